@@ -1,0 +1,155 @@
+"""The Starlette application: create_app(settings) builds everything in the lifespan."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager, suppress
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Mount
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from realtime.hub import create_hub
+
+from .clock import Clock, utcnow
+from .db import Database, NotMigrated
+from .metrics import Metrics
+from .runtime import Runtime
+from .settings import Settings
+from .web import api, live, ops, pages, webhooks
+from .web.errors import HANDLERS
+from .web.render import make_environment, static_dir
+
+log = logging.getLogger(__name__)
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    ),
+}
+
+
+class SecurityHeaders:
+    """Adds the security headers to every HTTP answer, and records request metrics."""
+
+    def __init__(self, app: ASGIApp, metrics_of: Callable[[], Metrics | None]) -> None:
+        self.app = app
+        self.metrics_of = metrics_of
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status_holder = {"status": 500}
+
+        async def send_with_headers(message: dict) -> None:  # type: ignore[type-arg]
+            if message["type"] == "http.response.start":
+                status_holder["status"] = message["status"]
+                headers = list(message.get("headers", []))
+                present = {k.lower() for k, _ in headers}
+                for name, value in SECURITY_HEADERS.items():
+                    if name.lower().encode() not in present:
+                        headers.append((name.lower().encode(), value.encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_headers)
+        finally:
+            metrics = self.metrics_of()
+            if metrics is not None:
+                route = _route_name(scope)
+                metrics.http_requests.labels(route, str(status_holder["status"])).inc()
+                metrics.http_latency.labels(route).observe(time.perf_counter() - started)
+
+
+def _route_name(scope: Scope) -> str:
+    route = scope.get("route")
+    path = getattr(route, "path", None)
+    return str(path) if path else "unmatched"
+
+
+def create_app(
+    settings: Settings,
+    *,
+    clock: Clock = utcnow,
+    migrate: bool = False,
+    dispatcher: bool = True,
+) -> Starlette:
+    """Build the portal. Nothing connects until the lifespan starts."""
+    holder: dict[str, Runtime] = {}
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        db = Database(settings.database_url)
+        try:
+            if not await db.is_migrated():
+                if not migrate:
+                    raise NotMigrated(
+                        "the database is not migrated to the latest schema: run `portal migrate` "
+                        "(or start with `portal serve --migrate`)"
+                    )
+                await db.migrate()
+            runtime = Runtime(settings, db, make_environment(), clock, Metrics())
+            hub = create_hub(settings.redis_url, live.OrderFeed(runtime), channel_for=runtime.channel)
+            runtime.broker = hub.broker
+            runtime.hub = hub
+            runtime.link_watch = live.LinkWatch()
+            await runtime.broker.start()
+            tasks = [asyncio.create_task(runtime.link_watch.run(runtime), name="link-watch")]
+            tasks.extend(_background_tasks(runtime, dispatcher))
+            app.state.runtime = runtime
+            holder["runtime"] = runtime
+            try:
+                yield
+            finally:
+                await hub.close_all(1012)
+                for task in tasks:
+                    task.cancel()
+                for task in tasks:
+                    with suppress(asyncio.CancelledError, Exception):
+                        await task
+                await runtime.broker.stop()
+        finally:
+            await db.dispose()
+
+    def metrics_of() -> Metrics | None:
+        runtime = holder.get("runtime")
+        return runtime.metrics if runtime else None
+
+    routes = [
+        *ops.routes,
+        *api.routes,
+        *webhooks.routes,
+        *pages.routes,
+        *live.routes,
+        Mount("/static", app=StaticFiles(directory=str(static_dir())), name="static"),
+    ]
+    return Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers=HANDLERS,  # type: ignore[arg-type]
+        middleware=[Middleware(SecurityHeaders, metrics_of=metrics_of)],
+    )
+
+
+def _background_tasks(runtime: Runtime, dispatcher: bool) -> list[asyncio.Task[None]]:
+    from .services.dispatch import start_in_process_dispatcher
+
+    if not dispatcher:
+        return []
+    return [start_in_process_dispatcher(runtime)]
+
+
+Handler = Callable[[Request], Awaitable[Response]]

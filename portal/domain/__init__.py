@@ -1,0 +1,1 @@
+"""The pure domain core: status rules, validation, rendering inputs. No I/O, no clock reads."""

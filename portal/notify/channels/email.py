@@ -1,0 +1,184 @@
+"""Email over SMTP (aiosmtplib), configured by one URL: PORTAL_SMTP_URL.
+
+`smtp://user:pass@host:port` connects in plain text and upgrades with STARTTLS whenever the
+server offers it; `smtps://...` uses implicit TLS (port 465 by default, 25 for smtp://). User
+and password may be percent-encoded. Credentials are only sent over TLS, or to a loopback host
+(a local relay); they never appear in exceptions or logs.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import ssl
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid, parseaddr
+from urllib.parse import unquote, urlsplit
+
+import aiosmtplib
+
+from portal.notify.channels.base import (
+    OutgoingEmail,
+    PermanentFailure,
+    SendResult,
+    TemporaryFailure,
+    redact_url,
+)
+
+log = logging.getLogger(__name__)
+
+_DEFAULT_PORTS = {"smtp": 25, "smtps": 465}
+
+
+@dataclass(frozen=True, slots=True)
+class SmtpSettings:
+    """A parsed PORTAL_SMTP_URL. The password is kept out of repr."""
+
+    host: str
+    port: int
+    implicit_tls: bool
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+
+    @property
+    def where(self) -> str:
+        """host:port, for messages."""
+        return f"{self.host}:{self.port}"
+
+
+def parse_smtp_url(url: str) -> SmtpSettings:
+    """Read `smtp://[user[:pass]@]host[:port]` or `smtps://...`; raise ValueError if malformed."""
+    parts = urlsplit(url)
+    if parts.scheme not in _DEFAULT_PORTS:
+        raise ValueError(f"SMTP URL must start with smtp:// or smtps://: {redact_url(url)}")
+    try:
+        port = parts.port or _DEFAULT_PORTS[parts.scheme]
+    except ValueError:
+        raise ValueError(f"SMTP URL has a bad port: {redact_url(url)}") from None
+    if not parts.hostname:
+        raise ValueError(f"SMTP URL has no host: {redact_url(url)}")
+    return SmtpSettings(
+        host=parts.hostname,
+        port=port,
+        implicit_tls=parts.scheme == "smtps",
+        username=unquote(parts.username) if parts.username else None,
+        password=unquote(parts.password) if parts.password is not None else None,
+    )
+
+
+def build_message(
+    message: OutgoingEmail, *, sender: str, now: datetime | None = None
+) -> EmailMessage:
+    """The MIME message: text, plus HTML as multipart/alternative, with list headers."""
+    msg = EmailMessage()
+    msg["From"] = sender
+    msg["To"] = message.to
+    msg["Subject"] = message.subject
+    msg["Date"] = format_datetime(now or datetime.now(UTC))
+    msg["Message-ID"] = message.message_id or make_msgid(domain=sender_domain(sender))
+    if message.reply_to:
+        msg["Reply-To"] = message.reply_to
+    if message.unsubscribe_url:
+        msg["List-Unsubscribe"] = f"<{message.unsubscribe_url}>"
+        msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    # Keep vacation responders from answering a machine.
+    msg["Auto-Submitted"] = "auto-generated"
+    msg.set_content(message.text)
+    if message.html is not None:
+        msg.add_alternative(message.html, subtype="html")
+    return msg
+
+
+def sender_domain(sender: str) -> str:
+    """The domain of the From address (for Message-IDs); `localhost` when it has none."""
+    address = parseaddr(sender)[1]
+    return address.rpartition("@")[2] or "localhost"
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class SmtpEmailClient:
+    """Sends each email over its own SMTP connection (notices are few; no pool to go stale)."""
+
+    def __init__(
+        self,
+        url: str,
+        email_from: str,
+        *,
+        timeout: float = 30.0,
+        tls_context: ssl.SSLContext | None = None,
+        local_hostname: str | None = None,
+    ) -> None:
+        self.settings = parse_smtp_url(url)
+        self.email_from = email_from
+        self.timeout = timeout
+        self.tls_context = tls_context
+        self.local_hostname = local_hostname
+
+    def __repr__(self) -> str:
+        return f"SmtpEmailClient({self.settings.where!r}, tls={self.settings.implicit_tls})"
+
+    async def send(self, message: OutgoingEmail) -> SendResult:
+        """Send one email; the provider id is its Message-ID."""
+        try:
+            msg = build_message(message, sender=self.email_from)
+        except (ValueError, TypeError) as exc:
+            raise PermanentFailure(f"cannot build the email: {exc}") from exc
+        message_id = str(msg["Message-ID"])
+        where = self.settings.where
+        smtp = aiosmtplib.SMTP(
+            hostname=self.settings.host,
+            port=self.settings.port,
+            use_tls=self.settings.implicit_tls,
+            start_tls=False if self.settings.implicit_tls else None,
+            timeout=self.timeout,
+            tls_context=self.tls_context,
+            local_hostname=self.local_hostname,
+        )
+        try:
+            async with smtp:
+                await self._login(smtp)
+                await smtp.send_message(msg)
+        except aiosmtplib.SMTPAuthenticationError as exc:
+            # Our configuration, not this message: retry, so a fixed password lets it go.
+            raise TemporaryFailure(f"SMTP {where}: authentication failed ({exc.code})") from None
+        except aiosmtplib.SMTPRecipientsRefused as exc:
+            codes = [refused.code for refused in exc.recipients]
+            detail = "; ".join(f"{r.code} {r.message}" for r in exc.recipients)
+            if any(code >= 500 for code in codes):
+                raise PermanentFailure(f"SMTP {where}: recipient refused ({detail})") from exc
+            raise TemporaryFailure(f"SMTP {where}: recipient deferred ({detail})") from exc
+        except aiosmtplib.SMTPSenderRefused as exc:
+            raise TemporaryFailure(
+                f"SMTP {where}: sender {exc.sender} refused ({exc.code} {exc.message})"
+            ) from exc
+        except aiosmtplib.SMTPDataError as exc:
+            failure = PermanentFailure if exc.code >= 500 else TemporaryFailure
+            raise failure(f"SMTP {where}: message refused ({exc.code} {exc.message})") from exc
+        except aiosmtplib.SMTPResponseException as exc:
+            raise TemporaryFailure(f"SMTP {where}: {exc.code} {exc.message}") from exc
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+            raise TemporaryFailure(f"SMTP {where}: {type(exc).__name__}: {exc}") from exc
+        log.info("email %s sent to %s via %s", message_id, message.to, where)
+        return SendResult(provider_id=message_id)
+
+    async def _login(self, smtp: aiosmtplib.SMTP) -> None:
+        settings = self.settings
+        if settings.username is None:
+            return
+        encrypted = smtp.get_transport_info("sslcontext") is not None
+        if not encrypted and not _is_loopback(settings.host):
+            raise TemporaryFailure(
+                f"SMTP {settings.where}: the server offers no TLS; "
+                "refusing to send credentials in clear text"
+            )
+        await smtp.login(settings.username, settings.password or "")

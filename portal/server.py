@@ -1,0 +1,33 @@
+"""Running uvicorn with the settings the live features need."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import uvicorn
+
+# Heartbeats notice dead peers; per-message compression stays off (memory and latency at
+# 10,000 sockets); client frames are tiny, so 4 KiB is plenty.
+WS_OPTIONS: dict[str, Any] = {
+    "ws": "websockets",
+    "ws_ping_interval": 20.0,
+    "ws_ping_timeout": 20.0,
+    "ws_max_size": 4096,
+    "ws_per_message_deflate": False,
+}
+
+
+def uvicorn_kwargs(host: str, port: int, workers: int = 1, log_level: str = "info") -> dict[str, Any]:
+    """Arguments for uvicorn.run / uvicorn.Config serving the portal."""
+    return {
+        "app": "portal.asgi:build",
+        "factory": True,
+        "host": host,
+        "port": port,
+        "workers": workers,
+        "log_level": log_level,
+        "lifespan": "on",
+        "proxy_headers": True,
+        "timeout_graceful_shutdown": 5,
+        **WS_OPTIONS,
+    }

@@ -1,0 +1,51 @@
+"""Customer feedback after delivery: one per order."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ..domain.status import OrderStatus
+from ..errors import Conflict, ValidationFailed
+from ..models import Feedback, Order
+from .timeline import UnitOfWork, append_event
+
+MAX_COMMENT = 2000
+
+
+def validate_feedback(rating_raw: str | None, comment_raw: str | None) -> tuple[int, str]:
+    """Pure check of the form fields; raises ValidationFailed naming the field."""
+    errors = []
+    rating = 0
+    try:
+        rating = int((rating_raw or "").strip())
+    except ValueError:
+        pass
+    if not 1 <= rating <= 5:
+        errors.append({"loc": ["rating"], "msg": "choose a rating from 1 to 5"})
+    comment = (comment_raw or "").strip()
+    if len(comment) > MAX_COMMENT:
+        errors.append({"loc": ["comment"], "msg": f"keep the comment under {MAX_COMMENT} characters"})
+    if errors:
+        raise ValidationFailed("the feedback form has errors", details=errors)
+    return rating, comment
+
+
+async def save_feedback(
+    session: AsyncSession, uow: UnitOfWork, order: Order, rating: int, comment: str, *, now: datetime
+) -> Feedback:
+    if order.status != OrderStatus.DELIVERED.value:
+        raise Conflict("feedback opens once the order is delivered")
+    existing = await session.execute(select(Feedback.id).where(Feedback.order_id == order.id))
+    if existing.first() is not None:
+        raise Conflict("feedback for this order has already been received")
+    assert order.id is not None
+    feedback = Feedback(order_id=order.id, rating=rating, comment=comment, created_at=now)
+    session.add(feedback)
+    append_event(
+        session, uow, order, kind="feedback", occurred_at=now, now=now, source="customer",
+        message=f"Customer rated the delivery {rating}/5",
+    )
+    return feedback

@@ -1,0 +1,88 @@
+"""Share links: random tokens, stored only as hashes, with expiry and revocation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ..models import Order, ShareLink
+from ..security import hash_token, new_token
+
+PLACEMENT_LINK_DAYS = 180
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedLink:
+    token: str
+    link: ShareLink
+
+    def path(self) -> str:
+        return f"/t/{self.token}"
+
+
+def issue_link(
+    session: AsyncSession,
+    order: Order,
+    *,
+    now: datetime,
+    expires_in_days: int | None,
+    created_by: str,
+) -> IssuedLink:
+    """A new share link for an order; the token is returned once and stored only hashed."""
+    assert order.id is not None
+    token = new_token()
+    link = ShareLink(
+        order_id=order.id,
+        token_hash=hash_token(token),
+        created_by=created_by,
+        created_at=now,
+        expires_at=now + timedelta(days=expires_in_days) if expires_in_days else None,
+    )
+    session.add(link)
+    return IssuedLink(token, link)
+
+
+async def resolve_link(session: AsyncSession, token: str, now: datetime) -> tuple[ShareLink, Order] | None:
+    """The live link and its order, or None for unknown, expired and revoked tokens alike."""
+    if not token or len(token) > 128:
+        return None
+    stmt = (
+        select(ShareLink, Order)
+        .join(Order, Order.id == ShareLink.order_id)  # type: ignore[arg-type]
+        .where(ShareLink.token_hash == hash_token(token))
+    )
+    row = (await session.execute(stmt)).first()
+    if row is None:
+        return None
+    link, order = row
+    if link.revoked_at is not None or (link.expires_at is not None and link.expires_at <= now):
+        return None
+    return link, order
+
+
+async def link_is_live(session: AsyncSession, link_id: int, now: datetime) -> bool:
+    link = await session.get(ShareLink, link_id)
+    return bool(
+        link
+        and link.revoked_at is None
+        and (link.expires_at is None or link.expires_at > now)
+    )
+
+
+async def count_use(session: AsyncSession, link_id: int, now: datetime) -> None:
+    stmt = (
+        update(ShareLink)
+        .where(ShareLink.id == link_id)  # type: ignore[arg-type]
+        .values(use_count=ShareLink.use_count + 1, last_used_at=now)
+    )
+    await session.execute(stmt)
+
+
+async def revoke_link(session: AsyncSession, link_id: int, now: datetime) -> None:
+    link = await session.get(ShareLink, link_id)
+    if link is not None and link.revoked_at is None:
+        link.revoked_at = now
+        session.add(link)

@@ -1,0 +1,243 @@
+"""Notification outbox: rows written in the transaction of the change that triggers them.
+
+Each milestone's notices are planned by the rules, rendered with the current templates, checked
+by the accuracy gate, and stored with their exact content; the dispatcher sends them later.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from carriers.links import carrier_name, tracking_url
+
+from ..models import Delay, Notification, Order, OrderItem, Shipment, TemplateVersion
+from ..notify.gate import Notice, OrderFacts, check
+from ..notify.kinds import Channel, Milestone
+from ..notify.rules import Contact, CustomerPrefs, PlannedNotice, Rules, idempotency_key, load_rules, plan, send_after
+from ..notify.templates import NoticeContext, RenderError, TemplateSet
+from ..settings import Settings
+from ..web.presenters import zone
+from .links import PLACEMENT_LINK_DAYS, IssuedLink, issue_link
+
+
+@dataclass
+class Notifier:
+    """What the outbox needs from the running portal: settings, rules, the template cache."""
+
+    settings: Settings
+    rules: Rules
+    _templates: TemplateSet | None = None
+    _templates_mark: int = -1
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Notifier:
+        path = settings.notification_rules_file
+        return cls(settings, load_rules(path) if path else Rules.default())
+
+    async def templates(self, session: AsyncSession) -> TemplateSet:
+        """The shipped templates with the edited versions stored in the database over them."""
+        mark = (await session.execute(select(func.max(TemplateVersion.id)))).scalar() or 0
+        if self._templates is None or mark != self._templates_mark:
+            rows = (await session.execute(select(TemplateVersion).order_by(TemplateVersion.version))).scalars()  # type: ignore[arg-type]
+            overrides = {(r.kind, r.channel, r.locale, r.part): (r.version, r.source) for r in rows}
+            self._templates = TemplateSet.load_default(overrides=overrides)
+            self._templates_mark = mark
+        return self._templates
+
+
+@dataclass
+class NoticeFacts:
+    """What a stored notice states, kept so the gate can check it again before sending."""
+
+    portal_url: str
+    tracking_number: str | None = None
+    carrier: str | None = None
+    carrier_url: str | None = None
+    eta: date | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def dumps(self) -> str:
+        return json.dumps(
+            {"portal_url": self.portal_url, "tracking_number": self.tracking_number, "carrier": self.carrier,
+             "carrier_url": self.carrier_url, "eta": self.eta.isoformat() if self.eta else None}
+        )
+
+    @staticmethod
+    def loads(raw: str) -> NoticeFacts:
+        data = json.loads(raw or "{}")
+        eta = data.get("eta")
+        return NoticeFacts(
+            portal_url=data.get("portal_url") or "",
+            tracking_number=data.get("tracking_number"),
+            carrier=data.get("carrier"),
+            carrier_url=data.get("carrier_url"),
+            eta=date.fromisoformat(eta) if eta else None,
+        )
+
+
+def customer_prefs(order: Order) -> CustomerPrefs:
+    opted = frozenset(Channel(c) for c in order.opt_out_channels.split(",") if c in Channel.__members__.values())
+    return CustomerPrefs(opted_out=opted, timezone=order.timezone, locale=order.locale)
+
+
+async def order_facts(session: AsyncSession, order: Order, now: datetime, link_valid: bool) -> OrderFacts:
+    rows = await session.execute(
+        select(Shipment.tracking_number, Shipment.carrier).where(
+            Shipment.order_id == order.id, Shipment.status != "cancelled"
+        )
+    )
+    return OrderFacts(
+        status=Milestone(order.status),
+        portal_link_valid=link_valid,
+        today=now.astimezone(zone(order.timezone)).date(),
+        shipments={number: carrier for number, carrier in rows.all()},
+        opted_out=customer_prefs(order).opted_out,
+    )
+
+
+def gate_notice(row: Notification, facts: NoticeFacts) -> Notice:
+    return Notice(
+        kind=row.kind,  # type: ignore[arg-type]
+        channel=row.channel,  # type: ignore[arg-type]
+        recipient=row.recipient,
+        milestone=row.milestone,  # type: ignore[arg-type]
+        subject=row.subject if row.channel == Channel.EMAIL else None,
+        text=row.body,
+        html=row.html,
+        portal_url=facts.portal_url,
+        tracking_number=facts.tracking_number,
+        carrier=facts.carrier,
+        carrier_url=facts.carrier_url,
+        eta=facts.eta,
+    )
+
+
+async def _context(
+    session: AsyncSession, settings: Settings, order: Order, portal_url: str, token_path: str,
+    shipment: Shipment | None, delay: Delay | None,
+) -> tuple[NoticeContext, NoticeFacts]:
+    items = (
+        await session.execute(select(OrderItem).where(OrderItem.order_id == order.id).order_by(OrderItem.position))  # type: ignore[arg-type]
+    ).scalars()
+    facts = NoticeFacts(portal_url=portal_url, eta=order.estimated_delivery)
+    carrier_fields: dict[str, Any] = {}
+    if shipment is not None:
+        link = shipment.public_url or tracking_url(shipment.carrier, shipment.tracking_number)
+        facts.tracking_number, facts.carrier, facts.carrier_url = shipment.tracking_number, shipment.carrier, link
+        facts.eta = shipment.estimated_delivery or order.estimated_delivery
+        carrier_fields = {
+            "carrier": shipment.carrier,
+            "carrier_name": carrier_name(shipment.carrier),
+            "tracking_number": shipment.tracking_number,
+            "carrier_url": link,
+        }
+    delay_fields: dict[str, Any] = {}
+    if delay is not None:
+        new_eta = delay.new_eta or order.estimated_delivery or order.promised_deliver_by
+        facts.eta = new_eta
+        delay_fields = {
+            "delay_reason_code": delay.reason_code,
+            "delay_message": delay.message,
+            "new_estimated_delivery": new_eta,
+            "compensation": delay.compensation,
+            "alternatives": tuple(json.loads(delay.alternatives or "[]")),
+        }
+    ctx = NoticeContext(
+        shop_name=settings.shop_name,
+        order_number=order.order_number,
+        customer_name=order.customer_name,
+        portal_url=portal_url,
+        items=tuple((i.name, i.quantity) for i in items),
+        status=order.status,
+        promised_ship_by=order.promised_ship_by,
+        promised_deliver_by=order.promised_deliver_by,
+        estimated_delivery=facts.eta,
+        unsubscribe_url=settings.url(token_path + "/unsubscribe"),
+        feedback_url=portal_url + "#feedback",
+        review_url=settings.review_url or portal_url + "#feedback",
+        support_email=settings.support_email,
+        **carrier_fields,
+        **delay_fields,
+    )
+    return ctx, facts
+
+
+def _ref(notice: PlannedNotice, shipment: Shipment | None, delay: Delay | None) -> str | None:
+    if delay is not None:
+        return f"delay-{delay.id}"
+    if shipment is not None:
+        return f"shipment-{shipment.id}"
+    return None
+
+
+async def enqueue_for_milestone(
+    session: AsyncSession,
+    uow: Any,
+    order: Order,
+    *,
+    milestone: str,
+    event_seq: int,
+    now: datetime,
+    link: IssuedLink | None = None,
+    shipment: Shipment | None = None,
+    delay: Delay | None = None,
+) -> int:
+    """Write the milestone's notices to the outbox in the caller's transaction; returns how many."""
+    notifier: Notifier | None = uow.notifier
+    if notifier is None:
+        raise RuntimeError("a change that notifies needs a UnitOfWork with a notifier")
+    prefs = customer_prefs(order)
+    planned = plan(notifier.rules, milestone, prefs, Contact(order.customer_email, order.customer_phone))
+    if not planned:
+        return 0
+    fresh = [
+        (notice, idempotency_key(order.order_number, notice, _ref(notice, shipment, delay))) for notice in planned
+    ]
+    taken = set(
+        (
+            await session.execute(
+                select(Notification.idempotency_key).where(
+                    Notification.idempotency_key.in_([key for _, key in fresh])  # type: ignore[attr-defined]
+                )
+            )
+        ).scalars()
+    )
+    fresh = [(notice, key) for notice, key in fresh if key not in taken]
+    if not fresh:
+        return 0
+    if link is None:
+        link = issue_link(session, order, now=now, expires_in_days=PLACEMENT_LINK_DAYS, created_by="notification")
+    await session.flush()
+    settings = notifier.settings
+    ctx, facts = await _context(session, settings, order, settings.url(link.path()), link.path(), shipment, delay)
+    templates = await notifier.templates(session)
+    current = await order_facts(session, order, now, link_valid=True)
+    assert order.id is not None
+    for notice, key in fresh:
+        row = Notification(
+            order_id=order.id, idempotency_key=key, kind=notice.kind.value, channel=notice.channel.value,
+            milestone=notice.milestone.value, event_seq=event_seq,
+            shipment_id=shipment.id if shipment else None, delay_id=delay.id if delay else None,
+            portal_link_id=link.link.id, facts=facts.dumps(), recipient=notice.recipient, locale=order.locale,
+            state="pending", body="", created_at=now, due_at=send_after(notice.channel, now, prefs),
+        )
+        try:
+            rendered = templates.render(notice.kind, notice.channel, order.locale, ctx)
+        except RenderError as exc:
+            row.state, row.blocked_reason = "blocked", f"render_failed: {exc}"[:500]
+        else:
+            row.subject, row.body, row.html = rendered.subject or "", rendered.text, rendered.html
+            row.template_version = rendered.template_version
+            verdict = check(gate_notice(row, facts), current)
+            if not verdict.ok:
+                row.state = verdict.outcome.value
+                row.blocked_reason = f"{verdict.reason.value if verdict.reason else ''}: {verdict.message}"[:500]
+        session.add(row)
+        uow.notifications += 1
+    return len(fresh)

@@ -1,0 +1,225 @@
+"""Loading an order with everything shown about it, as plain values for API and pages."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from carriers.links import carrier_name, tracking_url
+
+from ..models import Delay, Feedback, Order, OrderEvent, OrderItem, Shipment, ShipmentItem
+
+
+@dataclass(frozen=True, slots=True)
+class ItemView:
+    sku: str
+    name: str
+    quantity: int
+
+
+@dataclass(frozen=True, slots=True)
+class ShipmentView:
+    id: int
+    carrier: str
+    carrier_name: str
+    tracking_number: str
+    tracking_url: str | None
+    status: str
+    milestone: str
+    reason_code: str | None
+    estimated_delivery: date | None
+    shipped_at: datetime
+    delivered_at: datetime | None
+    items: tuple[ItemView, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class EventView:
+    seq: int
+    kind: str
+    status: str | None
+    occurred_at: datetime
+    recorded_at: datetime
+    message: str
+    location: str | None
+    reason_code: str | None
+    shipment_id: int | None
+    applied: bool
+
+
+@dataclass(frozen=True, slots=True)
+class DelayView:
+    id: int
+    reason_code: str
+    message: str
+    previous_eta: date | None
+    new_eta: date | None
+    compensation: str | None
+    alternatives: tuple[str, ...]
+    customer_choice: str | None
+    state: str
+    opened_at: datetime
+    resolved_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class FeedbackView:
+    rating: int
+    comment: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class OrderView:
+    id: int
+    order_number: str
+    status: str
+    customer_name: str
+    customer_email: str
+    customer_phone: str | None
+    locale: str
+    timezone: str
+    promised_ship_by: date | None
+    promised_deliver_by: date | None
+    estimated_delivery: date | None
+    created_at: datetime
+    last_seq: int
+    items: tuple[ItemView, ...]
+    shipments: tuple[ShipmentView, ...]
+    events: tuple[EventView, ...]  # oldest first by occurred_at, then seq
+    delays: tuple[DelayView, ...]
+    feedback: FeedbackView | None
+
+    @property
+    def open_delay(self) -> DelayView | None:
+        open_ = [d for d in self.delays if d.state == "open"]
+        return open_[-1] if open_ else None
+
+
+def _event_view(e: OrderEvent) -> EventView:
+    return EventView(
+        seq=e.seq,
+        kind=e.kind,
+        status=e.status,
+        occurred_at=e.occurred_at,
+        recorded_at=e.recorded_at,
+        message=e.message,
+        location=e.location,
+        reason_code=e.reason_code,
+        shipment_id=e.shipment_id,
+        applied=e.applied,
+    )
+
+
+def timeline_order(events: list[EventView]) -> list[EventView]:
+    return sorted(events, key=lambda e: (e.occurred_at, e.seq))
+
+
+async def load_events(session: AsyncSession, order_id: int, after_seq: int = 0) -> list[EventView]:
+    stmt = (
+        select(OrderEvent)
+        .where(OrderEvent.order_id == order_id, OrderEvent.seq > after_seq)
+        .order_by(OrderEvent.seq)  # type: ignore[arg-type]
+    )
+    return [_event_view(e) for e in (await session.execute(stmt)).scalars()]
+
+
+async def load_order_view(session: AsyncSession, order: Order) -> OrderView:
+    assert order.id is not None
+    items = list(
+        (
+            await session.execute(
+                select(OrderItem).where(OrderItem.order_id == order.id).order_by(OrderItem.position)  # type: ignore[arg-type]
+            )
+        ).scalars()
+    )
+    by_item_id = {i.id: i for i in items}
+    shipments = list(
+        (
+            await session.execute(
+                select(Shipment).where(Shipment.order_id == order.id).order_by(Shipment.id)  # type: ignore[arg-type]
+            )
+        ).scalars()
+    )
+    shipment_items: dict[int, list[ItemView]] = {}
+    if shipments:
+        rows = (
+            await session.execute(
+                select(ShipmentItem).where(
+                    ShipmentItem.shipment_id.in_([s.id for s in shipments])  # type: ignore[union-attr]
+                )
+            )
+        ).scalars()
+        for row in rows:
+            item = by_item_id[row.order_item_id]
+            shipment_items.setdefault(row.shipment_id, []).append(
+                ItemView(item.sku, item.name, row.quantity)
+            )
+    delays = list(
+        (
+            await session.execute(
+                select(Delay).where(Delay.order_id == order.id).order_by(Delay.id)  # type: ignore[arg-type]
+            )
+        ).scalars()
+    )
+    feedback = (
+        await session.execute(select(Feedback).where(Feedback.order_id == order.id))
+    ).scalar_one_or_none()
+    events = await load_events(session, order.id)
+    return OrderView(
+        id=order.id,
+        order_number=order.order_number,
+        status=order.status,
+        customer_name=order.customer_name,
+        customer_email=order.customer_email,
+        customer_phone=order.customer_phone,
+        locale=order.locale,
+        timezone=order.timezone,
+        promised_ship_by=order.promised_ship_by,
+        promised_deliver_by=order.promised_deliver_by,
+        estimated_delivery=order.estimated_delivery,
+        created_at=order.created_at,
+        last_seq=order.last_seq,
+        items=tuple(ItemView(i.sku, i.name, i.quantity) for i in items),
+        shipments=tuple(
+            ShipmentView(
+                id=s.id or 0,
+                carrier=s.carrier,
+                carrier_name=carrier_name(s.carrier),
+                tracking_number=s.tracking_number,
+                tracking_url=s.public_url or tracking_url(s.carrier, s.tracking_number),
+                status=s.status,
+                milestone=s.milestone,
+                reason_code=s.reason_code,
+                estimated_delivery=s.estimated_delivery,
+                shipped_at=s.shipped_at,
+                delivered_at=s.delivered_at,
+                items=tuple(shipment_items.get(s.id or 0, [])),
+            )
+            for s in shipments
+        ),
+        events=tuple(timeline_order(events)),
+        delays=tuple(
+            DelayView(
+                id=d.id or 0,
+                reason_code=d.reason_code,
+                message=d.message,
+                previous_eta=d.previous_eta,
+                new_eta=d.new_eta,
+                compensation=d.compensation,
+                alternatives=tuple(json.loads(d.alternatives or "[]")),
+                customer_choice=d.customer_choice,
+                state=d.state,
+                opened_at=d.opened_at,
+                resolved_at=d.resolved_at,
+            )
+            for d in delays
+        ),
+        feedback=FeedbackView(feedback.rating, feedback.comment, feedback.created_at)
+        if feedback
+        else None,
+    )

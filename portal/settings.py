@@ -1,0 +1,174 @@
+"""One typed settings object, read from the environment and validated at start."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+log = logging.getLogger(__name__)
+
+DATABASE_SCHEMES = ("sqlite+aiosqlite", "postgresql+asyncpg")
+REDIS_SCHEMES = ("redis", "rediss", "unix")
+SMTP_SCHEMES = ("smtp", "smtps")
+_INSTANCE_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+_SECRET_FILE = "secret_key"
+
+
+class SettingsError(ValueError):
+    """A setting has a value the portal cannot run with; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the portal reads from its environment (DESIGN.md, Public contract)."""
+
+    database_url: str
+    secret_key: str
+    base_url: str = "http://127.0.0.1:8000"
+    redis_url: str | None = None
+    smtp_url: str | None = None
+    email_from: str = "Order updates <no-reply@localhost>"
+    sms_url: str | None = None
+    sms_from: str = "PORTAL"
+    voice_url: str | None = None
+    instance: str = "portal"
+    instance_dir: Path = Path("instance")
+    webhook_secrets: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    shop_name: str = "Our shop"
+    support_email: str = "support@localhost"
+    review_url: str | None = None
+    notification_rules_file: Path | None = None
+    secret_key_generated: bool = False
+
+    @property
+    def base_origin(self) -> str:
+        parts = urlsplit(self.base_url)
+        return f"{parts.scheme}://{parts.netloc}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def secrets_for(self, carrier: str) -> tuple[str, ...]:
+        return self.webhook_secrets.get(carrier.lower(), ())
+
+    def url(self, path: str) -> str:
+        """An absolute link for customers: PORTAL_BASE_URL plus path."""
+        return self.base_url.rstrip("/") + path
+
+
+def _optional(env: Mapping[str, str], name: str) -> str | None:
+    value = env.get(name, "").strip()
+    return value or None
+
+
+def _check_scheme(name: str, value: str, allowed: tuple[str, ...]) -> None:
+    scheme = urlsplit(value).scheme
+    if scheme not in allowed:
+        raise SettingsError(
+            f"{name} has the scheme {scheme or '(none)'!r}; expected one of: "
+            + ", ".join(f"{s}://" for s in allowed)
+        )
+
+
+def _check_http_url(name: str, value: str) -> None:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise SettingsError(f"{name} must be an http:// or https:// URL with a host, got {value!r}")
+
+
+def _database_url(env: Mapping[str, str], instance_dir: Path) -> str:
+    value = _optional(env, "PORTAL_DATABASE_URL")
+    if value is None:
+        return f"sqlite+aiosqlite:///{(instance_dir / 'portal.db').resolve()}"
+    if value.startswith("postgresql://") or value.startswith("postgres://"):
+        raise SettingsError(
+            "PORTAL_DATABASE_URL must name the async driver: postgresql+asyncpg://..."
+        )
+    _check_scheme("PORTAL_DATABASE_URL", value, DATABASE_SCHEMES)
+    return value
+
+
+def _secret_key(env: Mapping[str, str], instance_dir: Path) -> tuple[str, bool]:
+    value = _optional(env, "PORTAL_SECRET_KEY")
+    if value is not None:
+        if len(value) < 32:
+            raise SettingsError("PORTAL_SECRET_KEY must be at least 32 characters long")
+        return value, False
+    path = instance_dir / _SECRET_FILE
+    if path.exists():
+        return path.read_text().strip(), True
+    instance_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key, True
+
+
+def _webhook_secrets(env: Mapping[str, str]) -> dict[str, tuple[str, ...]]:
+    prefix = "PORTAL_WEBHOOK_SECRET_"
+    found: dict[str, tuple[str, ...]] = {}
+    for name, value in env.items():
+        if name.startswith(prefix) and len(name) > len(prefix):
+            keys = tuple(part.strip() for part in value.split(",") if part.strip())
+            if keys:
+                found[name[len(prefix) :].lower()] = keys
+    return found
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Read and validate the settings; raises SettingsError with a clear message."""
+    env = os.environ if env is None else env
+    instance_dir = Path(env.get("PORTAL_INSTANCE_DIR", "instance")).resolve()
+    base_url = _optional(env, "PORTAL_BASE_URL") or "http://127.0.0.1:8000"
+    _check_http_url("PORTAL_BASE_URL", base_url)
+    redis_url = _optional(env, "PORTAL_REDIS_URL")
+    if redis_url is not None:
+        _check_scheme("PORTAL_REDIS_URL", redis_url, REDIS_SCHEMES)
+    smtp_url = _optional(env, "PORTAL_SMTP_URL")
+    if smtp_url is not None:
+        _check_scheme("PORTAL_SMTP_URL", smtp_url, SMTP_SCHEMES)
+    sms_url = _optional(env, "PORTAL_SMS_URL")
+    if sms_url is not None:
+        _check_http_url("PORTAL_SMS_URL", sms_url)
+    voice_url = _optional(env, "PORTAL_VOICE_URL")
+    if voice_url is not None:
+        _check_http_url("PORTAL_VOICE_URL", voice_url)
+    instance = _optional(env, "PORTAL_INSTANCE") or "portal"
+    if not _INSTANCE_NAME.match(instance):
+        raise SettingsError("PORTAL_INSTANCE may hold only letters, digits, '.', '_' and '-'")
+    rules_file = _optional(env, "PORTAL_NOTIFICATION_RULES")
+    database_url = _database_url(env, instance_dir)
+    secret_key, generated = _secret_key(env, instance_dir)
+    if generated:
+        log.warning(
+            "PORTAL_SECRET_KEY is not set: using a generated key kept in %s; "
+            "set PORTAL_SECRET_KEY in production",
+            instance_dir / _SECRET_FILE,
+        )
+    return Settings(
+        database_url=database_url,
+        secret_key=secret_key,
+        base_url=base_url.rstrip("/"),
+        redis_url=redis_url,
+        smtp_url=smtp_url,
+        email_from=_optional(env, "PORTAL_EMAIL_FROM") or "Order updates <no-reply@localhost>",
+        sms_url=sms_url,
+        sms_from=_optional(env, "PORTAL_SMS_FROM") or "PORTAL",
+        voice_url=voice_url,
+        instance=instance,
+        instance_dir=instance_dir,
+        webhook_secrets=_webhook_secrets(env),
+        shop_name=_optional(env, "PORTAL_SHOP_NAME") or "Our shop",
+        support_email=_optional(env, "PORTAL_SUPPORT_EMAIL") or "support@localhost",
+        review_url=_optional(env, "PORTAL_REVIEW_URL"),
+        notification_rules_file=Path(rules_file) if rules_file else None,
+        secret_key_generated=generated,
+    )

@@ -1,0 +1,1 @@
+"""HTTP: routes, pages, errors. Thin: parse, call a service, render."""

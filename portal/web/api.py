@@ -1,0 +1,232 @@
+"""Order API v1 for the shop's order system (DESIGN.md, Public contract)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from ..errors import NotFound, PortalError, ValidationFailed
+from ..models import Notification, Order
+from ..schemas import DelayCreate, LinkCreate, OrderCreate, ShipmentCreate, StatusChange
+from ..services import orders as order_service
+from ..services.links import issue_link
+from ..services.timeline import UnitOfWork, lock_order
+from ..services.views import load_order_view
+from .auth import require_api_key
+from .errors import from_validation_error
+from .idempotency import run_write
+from .openapi import openapi_document
+from .serialize import delay_json, order_json, shipment_json
+
+Model = TypeVar("Model", bound=BaseModel)
+MAX_BODY = 256 * 1024
+
+
+class UnsupportedMediaType(PortalError):
+    status_code = 415
+    code = "unsupported_media_type"
+
+
+class PayloadTooLarge(PortalError):
+    status_code = 413
+    code = "payload_too_large"
+
+
+async def read_json(request: Request, model: type[Model], *, optional: bool = False) -> tuple[Model, bytes]:
+    """Parse the body into `model`, or raise a clear 4xx naming what is wrong."""
+    length = request.headers.get("content-length")
+    if length is not None and length.isdigit() and int(length) > MAX_BODY:
+        raise PayloadTooLarge(f"the body is over {MAX_BODY} bytes")
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY:
+            raise PayloadTooLarge(f"the body is over {MAX_BODY} bytes")
+    if not body.strip() and optional:
+        return model.model_validate({}), body
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype != "application/json":
+        raise UnsupportedMediaType("send the body as application/json")
+    try:
+        raw = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValidationFailed(f"the body is not valid JSON: {exc}") from None
+    if not isinstance(raw, dict):
+        raise ValidationFailed("the body must be a JSON object")
+    try:
+        return model.model_validate(raw), body
+    except ValidationError as exc:
+        raise from_validation_error(exc) from None
+
+
+def _source(key_name: str) -> str:
+    return f"api:{key_name}"
+
+
+async def create_order(request: Request) -> Response:
+    key = await require_api_key(request, "orders:write")
+    data, body = await read_json(request, OrderCreate)
+    runtime = request.app.state.runtime
+
+    async def handler(session: AsyncSession, uow: UnitOfWork) -> tuple[int, dict[str, Any]]:
+        order, link = await order_service.create_order(
+            session, uow, data, now=runtime.clock(), source=_source(key.name)
+        )
+        view = await load_order_view(session, order)
+        return 201, order_json(view, tracking_url=runtime.settings.url(link.path()))
+
+    return await run_write(request, key, body, handler)
+
+
+async def get_order(request: Request) -> Response:
+    await require_api_key(request, "orders:read")
+    runtime = request.app.state.runtime
+    async with runtime.db.read() as session:
+        order = await _find(session, request.path_params["order_number"])
+        view = await load_order_view(session, order)
+    return JSONResponse(order_json(view))
+
+
+async def _find(session: AsyncSession, number: str) -> Order:
+    order = (await session.execute(select(Order).where(Order.order_number == number))).scalar_one_or_none()
+    if order is None:
+        raise NotFound(f"no order {number!r}")
+    return order
+
+
+async def change_status(request: Request) -> Response:
+    key = await require_api_key(request, "orders:write")
+    data, body = await read_json(request, StatusChange)
+    runtime = request.app.state.runtime
+
+    async def handler(session: AsyncSession, uow: UnitOfWork) -> tuple[int, dict[str, Any]]:
+        order = await lock_order(session, request.path_params["order_number"])
+        changed = await order_service.change_status(
+            session, uow, order, data, now=runtime.clock(), source=_source(key.name)
+        )
+        view = await load_order_view(session, order)
+        payload = order_json(view)
+        payload["changed"] = changed
+        return 200, payload
+
+    return await run_write(request, key, body, handler)
+
+
+async def add_shipment(request: Request) -> Response:
+    key = await require_api_key(request, "orders:write")
+    data, body = await read_json(request, ShipmentCreate)
+    runtime = request.app.state.runtime
+
+    async def handler(session: AsyncSession, uow: UnitOfWork) -> tuple[int, dict[str, Any]]:
+        order = await lock_order(session, request.path_params["order_number"])
+        shipment = await order_service.add_shipment(
+            session, uow, order, data, now=runtime.clock(), source=_source(key.name)
+        )
+        await runtime.on_shipment_registered(session, uow, order, shipment)
+        view = await load_order_view(session, order)
+        found = next(s for s in view.shipments if s.id == shipment.id)
+        payload = shipment_json(found)
+        payload["order_status"] = view.status
+        return 201, payload
+
+    return await run_write(request, key, body, handler)
+
+
+async def open_delay(request: Request) -> Response:
+    key = await require_api_key(request, "orders:write")
+    data, body = await read_json(request, DelayCreate)
+    runtime = request.app.state.runtime
+
+    async def handler(session: AsyncSession, uow: UnitOfWork) -> tuple[int, dict[str, Any]]:
+        order = await lock_order(session, request.path_params["order_number"])
+        delay = await order_service.open_delay(
+            session, uow, order, data, now=runtime.clock(), source=_source(key.name)
+        )
+        view = await load_order_view(session, order)
+        found = next(d for d in view.delays if d.id == delay.id)
+        return 201, delay_json(found)
+
+    return await run_write(request, key, body, handler)
+
+
+async def create_link(request: Request) -> Response:
+    key = await require_api_key(request, "orders:write")
+    data, body = await read_json(request, LinkCreate, optional=True)
+    runtime = request.app.state.runtime
+
+    async def handler(session: AsyncSession, uow: UnitOfWork) -> tuple[int, dict[str, Any]]:
+        order = await lock_order(session, request.path_params["order_number"])
+        issued = issue_link(
+            session, order, now=runtime.clock(), expires_in_days=data.expires_in_days,
+            created_by=_source(key.name),
+        )
+        await session.flush()
+        expires = issued.link.expires_at
+        return 201, {
+            "url": runtime.settings.url(issued.path()),
+            "expires_at": expires.isoformat().replace("+00:00", "Z") if expires else None,
+        }
+
+    return await run_write(request, key, body, handler)
+
+
+async def list_notifications(request: Request) -> Response:
+    await require_api_key(request, "orders:read")
+    runtime = request.app.state.runtime
+    async with runtime.db.read() as session:
+        order = await _find(session, request.path_params["order_number"])
+        rows = (
+            await session.execute(
+                select(Notification).where(Notification.order_id == order.id).order_by(Notification.id)  # type: ignore[arg-type]
+            )
+        ).scalars()
+        items = [notification_json(n) for n in rows]
+    return JSONResponse({"notifications": items})
+
+
+def notification_json(n: Notification) -> dict[str, Any]:
+    def t(value: Any) -> Any:
+        return value.isoformat().replace("+00:00", "Z") if value else None
+
+    return {
+        "id": n.id,
+        "kind": n.kind,
+        "channel": n.channel,
+        "recipient": n.recipient,
+        "state": n.state,
+        "milestone": n.milestone,
+        "event_seq": n.event_seq,
+        "template_version": n.template_version,
+        "subject": n.subject,
+        "body": n.body,
+        "attempts": n.attempts,
+        "errors": json.loads(n.errors or "[]"),
+        "blocked_reason": n.blocked_reason,
+        "provider_id": n.provider_id,
+        "created_at": t(n.created_at),
+        "due_at": t(n.due_at),
+        "sent_at": t(n.sent_at),
+    }
+
+
+async def openapi(request: Request) -> Response:
+    return JSONResponse(openapi_document(request.app.state.runtime.settings.base_url))
+
+
+routes = [
+    Route("/api/v1/openapi.json", openapi, methods=["GET"]),
+    Route("/api/v1/orders", create_order, methods=["POST"]),
+    Route("/api/v1/orders/{order_number}", get_order, methods=["GET"]),
+    Route("/api/v1/orders/{order_number}/status", change_status, methods=["POST"]),
+    Route("/api/v1/orders/{order_number}/shipments", add_shipment, methods=["POST"]),
+    Route("/api/v1/orders/{order_number}/delays", open_delay, methods=["POST"]),
+    Route("/api/v1/orders/{order_number}/links", create_link, methods=["POST"]),
+    Route("/api/v1/orders/{order_number}/notifications", list_notifications, methods=["GET"]),
+]

@@ -1,0 +1,138 @@
+"""The tracking page's websocket: the hub's source of frames, and the endpoint itself."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+
+from sqlalchemy import or_, select
+from starlette.websockets import WebSocket
+from starlette.routing import WebSocketRoute
+
+from realtime.hub import Frame
+from realtime.websocket import origin_allowed, pump
+
+from ..models import Order, ShareLink
+from ..services.links import resolve_link
+from ..services.timeline import Published
+from ..runtime import Runtime
+from ..services.views import OrderView, load_order_view
+from .pages import feedback_csrf
+from .render import LiveContext
+
+log = logging.getLogger(__name__)
+
+REVOCATION_CHECK_SECONDS = 10.0
+
+
+class OrderFeed:
+    """realtime.hub.Source for orders: topics are order numbers, frames come from the database."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self._runtime = runtime
+
+    def seq_of(self, topic: str, message: bytes) -> int:
+        return Published.decode(message).seq
+
+    def _context(self, order: Order) -> LiveContext:
+        settings = self._runtime.settings
+        return LiveContext(
+            feedback_csrf=feedback_csrf(settings.secret_key, order.order_number),
+            review_url=settings.review_url,
+        )
+
+    async def _load(self, topic: str) -> tuple[Order | None, OrderView | None]:
+        async with self._runtime.db.read() as session:
+            order = (await session.execute(select(Order).where(Order.order_number == topic))).scalar_one_or_none()
+            if order is None:
+                return None, None
+            return order, await load_order_view(session, order)
+
+    async def snapshot(self, topic: str) -> Frame:
+        order, view = await self._load(topic)
+        if order is None or view is None:
+            return Frame(0, b"")
+        html = self._runtime.renderer.snapshot(view, self._context(order))
+        return Frame(view.last_seq, html.encode())
+
+    async def increments(self, topic: str, after_seq: int, message: bytes | None) -> list[Frame]:
+        # Increments are rendered from the database, not from the message: the message is a
+        # doorbell, so a lost or repeated one can never make the page disagree with the truth.
+        order, view = await self._load(topic)
+        if order is None or view is None or view.last_seq <= after_seq:
+            return []
+        html = self._runtime.renderer.increment(view, self._context(order), after_seq)
+        return [Frame(view.last_seq, html.encode())]
+
+
+class LinkWatch:
+    """Closes sockets whose share link was revoked or expired while they were open (1008)."""
+
+    def __init__(self) -> None:
+        self._sockets: dict[int, set[WebSocket]] = defaultdict(set)
+
+    def add(self, link_id: int, websocket: WebSocket) -> None:
+        self._sockets[link_id].add(websocket)
+
+    def discard(self, link_id: int, websocket: WebSocket) -> None:
+        sockets = self._sockets.get(link_id)
+        if sockets is not None:
+            sockets.discard(websocket)
+            if not sockets:
+                del self._sockets[link_id]
+
+    async def run(self, runtime: Runtime, interval: float = REVOCATION_CHECK_SECONDS) -> None:
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self.check(runtime)
+            except Exception:
+                log.exception("share-link revocation check failed")
+
+    async def check(self, runtime: Runtime) -> None:
+        ids = list(self._sockets)
+        now = runtime.clock()
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            async with runtime.db.read() as session:
+                rows = await session.execute(
+                    select(ShareLink.id).where(
+                        ShareLink.id.in_(chunk),  # type: ignore[union-attr]
+                        or_(ShareLink.revoked_at.is_not(None), ShareLink.expires_at <= now),  # type: ignore[union-attr, operator]
+                    )
+                )
+                dead = [link_id for (link_id,) in rows.all()]
+            for link_id in dead:
+                for websocket in list(self._sockets.get(link_id, ())):
+                    await _close_quietly(websocket, 1008, "link revoked")
+
+
+async def _close_quietly(websocket: WebSocket, code: int, reason: str) -> None:
+    try:
+        await websocket.close(code=code, reason=reason)
+    except Exception:  # noqa: S110 - the peer may already be gone; nothing to do then
+        pass
+
+
+async def tracking_socket(websocket: WebSocket) -> None:
+    """WS /t/{token}/ws: refused at the handshake (403) for a bad token or a foreign Origin."""
+    runtime = websocket.app.state.runtime
+    if not origin_allowed(websocket.headers.get("origin"), runtime.settings.base_origin):
+        await websocket.close(code=1008)
+        return
+    async with runtime.db.read() as session:
+        found = await resolve_link(session, websocket.path_params["token"], runtime.clock())
+    if found is None:
+        await websocket.close(code=1008)
+        return
+    link, order = found
+    await websocket.accept()
+    runtime.link_watch.add(link.id, websocket)
+    try:
+        await pump(websocket, runtime.hub, order.order_number)
+    finally:
+        runtime.link_watch.discard(link.id, websocket)
+
+
+routes = [WebSocketRoute("/t/{token}/ws", tracking_socket)]

@@ -1,0 +1,123 @@
+"""Pure formatting for pages: labels, masking, local times, progress steps."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from ..domain.status import MILESTONES, ORDER_RANK, OrderStatus
+
+STATUS_LABELS: dict[str, str] = {
+    "placed": "Order placed",
+    "processing": "Processing",
+    "packed": "Packed",
+    "shipped": "Shipped",
+    "in_transit": "In transit",
+    "out_for_delivery": "Out for delivery",
+    "available_for_pickup": "Ready for pickup",
+    "delivered": "Delivered",
+    "returned": "Returned",
+    "cancelled": "Cancelled",
+    # shipment statuses
+    "pre_transit": "Label created",
+    "attempt_failed": "Delivery attempt failed",
+    "exception": "Problem in transit",
+    "returned_to_sender": "Returned to sender",
+    "unknown": "Update",
+}
+
+REASON_LABELS: dict[str, str] = {
+    "weather": "Bad weather",
+    "customs": "Customs clearance",
+    "address": "An address problem",
+    "carrier": "A carrier delay",
+    "damaged": "The parcel was damaged",
+    "lost": "The parcel was lost",
+    "recipient_unavailable": "Nobody was available to receive it",
+    "refused": "The delivery was refused",
+    "payment": "A payment is due",
+    "held": "Held by the carrier",
+    "stock": "An item is out of stock",
+    "other": "An unexpected problem",
+}
+
+ALTERNATIVE_LABELS: dict[str, str] = {
+    "pickup_point": "Collect it from a pickup point",
+    "reship": "We send a replacement",
+    "refund": "A full refund",
+    "cancel": "Cancel the order",
+    "wait": "Wait for the new date",
+    "reschedule": "Choose another delivery day",
+    "alternative_item": "Choose an alternative item",
+}
+
+
+def label(value: str | None) -> str:
+    if not value:
+        return ""
+    return STATUS_LABELS.get(value, value.replace("_", " ").capitalize())
+
+
+def reason_label(value: str | None) -> str:
+    if not value:
+        return ""
+    return REASON_LABELS.get(value, value.replace("_", " ").capitalize())
+
+
+def alternative_label(value: str) -> str:
+    return ALTERNATIVE_LABELS.get(value, value.replace("_", " ").capitalize())
+
+
+def mask_email(email: str) -> str:
+    """a***@example.com: enough for a customer to recognise, not enough to harvest."""
+    local, _, domain = email.partition("@")
+    if not domain:
+        return "***"
+    return f"{local[:1]}***@{domain}"
+
+
+def zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def local_time(moment: datetime, tz_name: str) -> str:
+    local = moment.astimezone(zone(tz_name))
+    return local.strftime("%a %-d %b %Y, %H:%M")
+
+
+def long_date(day: date | None) -> str:
+    return day.strftime("%A %-d %B %Y") if day else ""
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    status: str
+    label: str
+    state: str  # done, current, todo
+
+
+def progress_steps(status: str) -> list[Step]:
+    """The milestone bar: pickup replaces out-for-delivery when that is where the parcel is."""
+    current = OrderStatus(status)
+    steps = [
+        OrderStatus.AVAILABLE_FOR_PICKUP
+        if s == OrderStatus.OUT_FOR_DELIVERY and current == OrderStatus.AVAILABLE_FOR_PICKUP
+        else s
+        for s in MILESTONES
+    ]
+    if current in (OrderStatus.CANCELLED, OrderStatus.RETURNED):
+        rank = -1
+    else:
+        rank = ORDER_RANK[current]
+    out = []
+    for step in steps:
+        r = ORDER_RANK[step]
+        state = "done" if r < rank else "current" if r == rank else "todo"
+        if step == OrderStatus.DELIVERED and current == OrderStatus.DELIVERED:
+            state = "done"
+        out.append(Step(step.value, label(step.value), state))
+    return out

@@ -1,0 +1,111 @@
+"""One renderer for the tracking page's live region: the page, the socket snapshot, the increments."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from ..services.views import EventView, OrderView
+from . import presenters
+
+
+def templates_dir() -> Path:
+    """templates/ beside the packages (a checkout) or in the working directory (the image)."""
+    for candidate in (Path(__file__).resolve().parents[2] / "templates", Path.cwd() / "templates"):
+        if (candidate / "track.html").is_file():
+            return candidate
+    raise RuntimeError("cannot find the templates/ folder; run the portal from its project folder")
+
+
+def static_dir() -> Path:
+    return templates_dir().parent / "static"
+
+
+def make_environment(directory: Path | None = None) -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(str(directory or templates_dir())),
+        autoescape=select_autoescape(["html"]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        auto_reload=False,
+    )
+    env.globals.update(
+        label=presenters.label,
+        reason_label=presenters.reason_label,
+        alternative_label=presenters.alternative_label,
+        long_date=presenters.long_date,
+        local_time=presenters.local_time,
+        mask_email=presenters.mask_email,
+        progress_steps=presenters.progress_steps,
+    )
+    return env
+
+
+@dataclass(frozen=True, slots=True)
+class LiveContext:
+    """What the live region needs besides the order; the same for every viewer of an order."""
+
+    feedback_csrf: str
+    review_url: str | None
+    feedback_error: str | None = None
+
+
+def visible_events(view: OrderView) -> list[EventView]:
+    """The customer's timeline, newest first."""
+    return sorted(view.events, key=lambda e: (e.occurred_at, e.seq), reverse=True)
+
+
+class LiveRenderer:
+    """Renders the region from an OrderView; used for the page, the snapshot and increments."""
+
+    def __init__(self, env: Environment) -> None:
+        self._env = env
+        self._live = env.get_template("_live.html")
+        self._parts = env.get_template("_live_parts.html")
+
+    def _vars(self, view: OrderView, ctx: LiveContext) -> dict[str, Any]:
+        return {"order": view, "events": visible_events(view), "ctx": ctx}
+
+    def region(self, view: OrderView, ctx: LiveContext) -> str:
+        return self._live.render(self._vars(view, ctx))
+
+    def snapshot(self, view: OrderView, ctx: LiveContext) -> str:
+        return f'<div id="live" hx-swap-oob="true">{self.region(view, ctx)}</div>'
+
+    def increment(self, view: OrderView, ctx: LiveContext, after_seq: int) -> str:
+        """Out-of-band fragments for everything that changed after `after_seq`."""
+        variables = self._vars(view, ctx)
+        module = self._parts.make_module(variables)
+        pieces = [
+            str(module.status_card(view)),  # type: ignore[attr-defined]
+            str(module.delay_banner(view)),  # type: ignore[attr-defined]
+            str(module.shipments(view)),  # type: ignore[attr-defined]
+            str(module.feedback(view, ctx)),  # type: ignore[attr-defined]
+        ]
+        pieces.extend(self._timeline_inserts(view, module, after_seq))
+        return "".join(pieces).replace('data-oob="1"', 'hx-swap-oob="true"')
+
+    @staticmethod
+    def _timeline_inserts(view: OrderView, module: Any, after_seq: int) -> list[str]:
+        """Each new entry goes in its right place among those the page already shows."""
+        out = []
+        shown = [e for e in view.events if e.seq <= after_seq]
+        for event in sorted((e for e in view.events if e.seq > after_seq), key=lambda e: e.seq):
+            key = (event.occurred_at, event.seq)
+            older = [e for e in shown if (e.occurred_at, e.seq) < key]
+            if not older:
+                where = "beforeend:#timeline"
+            else:
+                nearest = max(older, key=lambda e: (e.occurred_at, e.seq))
+                where = (
+                    "afterbegin:#timeline"
+                    if all((e.occurred_at, e.seq) < key for e in shown)
+                    else f"beforebegin:#ev-{nearest.seq}"
+                )
+            out.append(f'<div hx-swap-oob="{where}">{module.event_item(event, view)}</div>')
+            shown.append(event)
+        return out

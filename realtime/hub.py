@@ -1,0 +1,451 @@
+"""The per-process hub: groups viewers by topic and renders each update once for all of them.
+
+Flow for one topic (say, one order):
+
+- The first viewer subscribes the topic's broker channel, *then* takes a snapshot, so anything
+  committed after the snapshot rings the doorbell. Every viewer gets its own snapshot first.
+- Each published message carries a sequence number. The hub keeps the topic's last broadcast
+  ``seq``: an older or equal one is a duplicate and dropped, the next one is rendered from the
+  message, a jump (a message lost by pub/sub) is repaired from the source, i.e. the database.
+- A frame is produced once and the same :class:`Frame` object goes into every viewer's bounded
+  queue; a viewer skips frames its snapshot already had. A viewer whose queue is full is closed
+  with 1013 so its browser comes back to a fresh snapshot.
+- Messages for one topic are processed one at a time, in order, by a short-lived worker task;
+  different topics have different workers, so a slow database call holds up only its topic.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from realtime.broker import Broker, create_broker
+
+logger = logging.getLogger(__name__)
+
+CLOSE_INTERNAL_ERROR = 1011
+CLOSE_SERVICE_RESTART = 1012
+CLOSE_TRY_AGAIN_LATER = 1013
+_LEFT = 0  # a member's ``closing`` once its own watch() ended: nothing left for the hub to close
+
+_COUNTERS = (
+    "frames",  # frames broadcast (each counted once, however many viewers)
+    "duplicates",  # messages whose seq was already broadcast
+    "gaps",  # messages that revealed a lost message, repaired from the source
+    "repairs",  # increments(..., None) calls: gaps, reconnects, retries, overload
+    "resyncs",  # topics queued for repair by on_reconnect
+    "dropped_slow",  # viewers closed with 1013 because their queue was full
+    "send_failed",  # viewers removed because sending to them raised
+    "errors",  # failed source calls (retried later)
+    "ignored",  # messages for channels nobody here watches
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """One update as sent to sockets: ``data`` is a UTF-8 text frame (htmx HTML)."""
+
+    seq: int
+    data: bytes
+
+
+class Source(Protocol):
+    """Where frames come from; provided by the application (rendering from its database)."""
+
+    def seq_of(self, topic: str, message: bytes) -> int:
+        """The sequence number carried by a published message (a cheap parse)."""
+        ...
+
+    async def snapshot(self, topic: str) -> Frame:
+        """The whole live region, rendered from the database, with the topic's latest seq."""
+        ...
+
+    async def increments(self, topic: str, after_seq: int, message: bytes | None) -> list[Frame]:
+        """Frames after ``after_seq`` in seq order; ``message`` None means repair from the DB."""
+        ...
+
+
+class Viewer(Protocol):
+    """One connected socket, as the hub sees it."""
+
+    async def send(self, data: bytes) -> None:
+        """Send one text frame."""
+        ...
+
+    async def close(self, code: int) -> None:
+        """Close the socket with a WebSocket close code."""
+        ...
+
+
+class _Member:
+    """One viewer inside the hub. Kept small: there may be 10,000 per process."""
+
+    __slots__ = ("closing", "last_seq", "queue", "task", "viewer", "wakeup")
+
+    def __init__(self, viewer: Viewer) -> None:
+        self.viewer = viewer
+        self.queue: deque[Frame] = deque()  # shared Frame objects, never copies
+        self.last_seq = 0  # the newest seq this viewer has (its snapshot's, then each frame's)
+        self.wakeup: asyncio.Future[None] | None = None  # set while the sender waits
+        self.task: asyncio.Task[None] | None = None  # the sender, once the snapshot is out
+        self.closing: int | None = None  # set when the hub let go of this viewer
+
+    def offer(self, frame: Frame, limit: int) -> bool:
+        if len(self.queue) >= limit:
+            return False
+        self.queue.append(frame)
+        wakeup = self.wakeup
+        if wakeup is not None and not wakeup.done():
+            wakeup.set_result(None)
+        return True
+
+
+class _Topic:
+    __slots__ = (
+        "channel",
+        "inbox",
+        "last_seq",
+        "members",
+        "name",
+        "retry",
+        "retry_delay",
+        "worker",
+    )
+
+    def __init__(self, name: str, channel: str) -> None:
+        self.name = name
+        self.channel = channel
+        self.members: set[_Member] = set()
+        # None until the first snapshot gives a baseline; messages wait in the inbox until then.
+        self.last_seq: int | None = None
+        self.inbox: deque[bytes | None] = deque()  # None: repair from the source
+        self.worker: asyncio.Task[None] | None = None
+        self.retry: asyncio.TimerHandle | None = None
+        self.retry_delay = 0.0
+
+
+class Hub:
+    """Fan-out of one process: see the module docstring for the rules.
+
+    Wire ``on_message``/``on_reconnect`` as the broker's handlers (or use :func:`create_hub`).
+    """
+
+    def __init__(
+        self,
+        broker: Broker,
+        source: Source,
+        *,
+        channel_for: Callable[[str], str],
+        queue_limit: int = 32,
+        inbox_limit: int = 64,
+        close_timeout: float = 5.0,
+        retry_initial: float = 1.0,
+        retry_max: float = 30.0,
+    ) -> None:
+        if queue_limit < 1 or inbox_limit < 1:
+            raise ValueError("queue_limit and inbox_limit must be at least 1")
+        self._broker = broker
+        self._source = source
+        self._channel_for = channel_for
+        self._queue_limit = queue_limit
+        self._inbox_limit = inbox_limit
+        self._close_timeout = close_timeout
+        self._retry_initial = retry_initial
+        self._retry_max = retry_max
+        self._topics: dict[str, _Topic] = {}  # by channel
+        self._counts = dict.fromkeys(_COUNTERS, 0)
+        self._background: set[asyncio.Task[None]] = set()
+        self._closed_with: int | None = None
+
+    @property
+    def broker(self) -> Broker:
+        """The broker this hub subscribes through (the portal publishes and pings with it)."""
+        return self._broker
+
+    # -- broker side ---------------------------------------------------------------------
+
+    async def on_message(self, channel: str, message: bytes) -> None:
+        """Broker handler: queue ``message`` for its topic and return at once."""
+        topic = self._topics.get(channel)
+        if topic is None:
+            self._counts["ignored"] += 1
+            return
+        self._enqueue(topic, message)
+
+    async def on_reconnect(self) -> None:
+        """Broker handler: messages may have been lost, so repair every watched topic."""
+        for topic in self._topics.values():
+            self._counts["resyncs"] += 1
+            self._enqueue(topic, None)
+
+    def _enqueue(self, topic: _Topic, item: bytes | None) -> None:
+        inbox = topic.inbox
+        if len(inbox) >= self._inbox_limit:
+            # Far behind: a single repair from the source covers everything queued.
+            inbox.clear()
+            inbox.append(None)
+        elif item is not None or None not in inbox:
+            # A queued repair reads the source when it runs, so it covers a later request too.
+            inbox.append(item)
+        self._kick(topic)
+
+    def _kick(self, topic: _Topic) -> None:
+        if topic.worker is None and topic.last_seq is not None and topic.inbox:
+            topic.worker = asyncio.create_task(self._work(topic), name=f"hub:{topic.name}")
+
+    async def _work(self, topic: _Topic) -> None:
+        try:
+            while topic.inbox:
+                item = topic.inbox.popleft()
+                try:
+                    await self._process(topic, item)
+                except Exception:
+                    self._counts["errors"] += 1
+                    logger.exception("could not render an update for topic %r", topic.name)
+                    self._retry_later(topic)
+                else:
+                    topic.retry_delay = 0.0
+        finally:
+            topic.worker = None
+
+    async def _process(self, topic: _Topic, message: bytes | None) -> None:
+        last = topic.last_seq
+        assert last is not None  # workers start only once the baseline is known
+        if message is not None:
+            try:
+                seq: int | None = self._source.seq_of(topic.name, message)
+            except Exception:
+                # Pub/sub is only the doorbell: an unreadable ring still means "look".
+                logger.warning("unreadable message on topic %r; repairing", topic.name)
+                seq = None
+            if seq is not None and seq <= last:
+                self._counts["duplicates"] += 1
+                return
+            if seq != last + 1:
+                self._counts["gaps"] += 1
+                message = None
+        if message is None:
+            self._counts["repairs"] += 1
+        frames = await self._source.increments(topic.name, last, message)
+        if self._topics.get(topic.channel) is topic:
+            self._broadcast(topic, frames)
+
+    def _broadcast(self, topic: _Topic, frames: list[Frame]) -> None:
+        slow: list[_Member] = []
+        for frame in frames:
+            if topic.last_seq is not None and frame.seq <= topic.last_seq:
+                continue  # each seq goes out once
+            topic.last_seq = frame.seq
+            self._counts["frames"] += 1
+            for member in topic.members:
+                if not member.offer(frame, self._queue_limit):
+                    slow.append(member)
+            for member in slow:
+                self._counts["dropped_slow"] += 1
+                self._drop(topic, member, CLOSE_TRY_AGAIN_LATER)
+            slow.clear()
+
+    def _retry_later(self, topic: _Topic) -> None:
+        if topic.retry is not None:
+            return
+        delay = min(self._retry_max, max(self._retry_initial, topic.retry_delay * 2))
+        topic.retry_delay = delay
+        topic.retry = asyncio.get_running_loop().call_later(delay, self._retry_now, topic)
+
+    def _retry_now(self, topic: _Topic) -> None:
+        topic.retry = None
+        if self._topics.get(topic.channel) is topic:
+            self._enqueue(topic, None)
+
+    # -- viewer side ---------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def watch(self, topic: str, viewer: Viewer) -> AsyncIterator[None]:
+        """Join ``viewer`` to ``topic`` for the duration of the ``async with`` block.
+
+        On entry: subscribe (if first), send the snapshot, start sending increments. On exit,
+        whatever the reason (normal, exception, cancellation): leave, and unsubscribe if last.
+        Exceptions from the subscription or the snapshot propagate from the ``async with``.
+        """
+        if self._closed_with is not None:
+            await self._close_quietly(viewer, self._closed_with)
+            yield
+            return
+        channel = self._channel_for(topic)
+        entry = self._topics.get(channel)
+        if entry is None:
+            entry = self._topics[channel] = _Topic(topic, channel)
+        member = _Member(viewer)
+        # Joined before the snapshot is read, so frames broadcast meanwhile are queued (and
+        # skipped later if the snapshot had them) rather than missed.
+        entry.members.add(member)
+        try:
+            await self._broker.subscribe(channel)
+            snapshot = await self._source.snapshot(topic)
+            if entry.last_seq is not None and snapshot.seq < entry.last_seq:
+                # Another viewer's newer snapshot became the baseline while ours was read, so
+                # the frames in between will never be broadcast: read again, now as new.
+                snapshot = await self._source.snapshot(topic)
+            if entry.last_seq is None:
+                entry.last_seq = snapshot.seq
+                self._kick(entry)
+            if member.closing is None:
+                await viewer.send(snapshot.data)
+                member.last_seq = snapshot.seq
+            # No await between this check and starting the sender: _drop relies on it.
+            if member.closing is None:
+                member.task = asyncio.create_task(self._send_loop(entry, member))
+            else:
+                await self._close_quietly(viewer, member.closing)
+            yield
+        finally:
+            await self._leave(entry, member)
+
+    async def _send_loop(self, topic: _Topic, member: _Member) -> None:
+        queue = member.queue
+        loop = asyncio.get_running_loop()
+        try:
+            while True:
+                if not queue:
+                    member.wakeup = loop.create_future()
+                    try:
+                        await member.wakeup
+                    finally:
+                        member.wakeup = None
+                    continue
+                frame = queue.popleft()
+                if frame.seq <= member.last_seq:
+                    continue  # the snapshot already had it
+                await member.viewer.send(frame.data)
+                member.last_seq = frame.seq
+        except Exception as exc:
+            self._counts["send_failed"] += 1
+            logger.debug("dropping a viewer of %r: send failed: %r", topic.name, exc)
+            if member.closing is None:
+                member.closing = CLOSE_INTERNAL_ERROR
+                topic.members.discard(member)
+                queue.clear()
+                await self._close_quietly(member.viewer, CLOSE_INTERNAL_ERROR)
+
+    def _drop(self, topic: _Topic, member: _Member, code: int) -> None:
+        """Let go of ``member`` now and close its socket with ``code`` in the background."""
+        if member.closing is not None:
+            return
+        member.closing = code
+        topic.members.discard(member)
+        member.queue.clear()
+        sender = member.task
+        if sender is None:
+            return  # watch() is still sending the snapshot and will close it itself
+        sender.cancel()  # it may be stuck in send() to this very (slow) socket
+        self._spawn(self._close_after(sender, member.viewer, code))
+
+    async def _close_after(self, sender: asyncio.Task[None], viewer: Viewer, code: int) -> None:
+        await asyncio.wait([sender])  # never two writers on one socket
+        await self._close_quietly(viewer, code)
+
+    async def _close_quietly(self, viewer: Viewer, code: int) -> None:
+        try:
+            async with asyncio.timeout(self._close_timeout):
+                await viewer.close(code)
+        except Exception as exc:
+            # Already gone, or too stuck to take a close frame; its server side will time out.
+            logger.debug("closing a viewer with %d failed: %r", code, exc)
+
+    async def _leave(self, topic: _Topic, member: _Member) -> None:
+        if member.closing is None:
+            member.closing = _LEFT
+        topic.members.discard(member)
+        member.queue.clear()
+        sender = member.task
+        if sender is not None:
+            sender.cancel()
+        last_out = not topic.members and self._topics.get(topic.channel) is topic
+        if last_out:
+            del self._topics[topic.channel]
+            self._retire(topic)
+            # The first await here: brokers record (un)subscriptions before they suspend, so
+            # a viewer joining right now and subscribing again is ordered after this.
+            try:
+                await self._broker.unsubscribe(topic.channel)
+            except Exception:
+                logger.warning("could not unsubscribe %r", topic.channel, exc_info=True)
+        if sender is not None:
+            await asyncio.wait([sender])
+
+    def _retire(self, topic: _Topic) -> None:
+        if topic.worker is not None:
+            topic.worker.cancel()
+        if topic.retry is not None:
+            topic.retry.cancel()
+            topic.retry = None
+        topic.inbox.clear()
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(coro)
+        self._background.add(task)  # the loop keeps only weak references to tasks
+        task.add_done_callback(self._background.discard)
+
+    # -- whole hub -------------------------------------------------------------------------
+
+    async def close_all(self, code: int = CLOSE_SERVICE_RESTART) -> None:
+        """Graceful shutdown: close every viewer with ``code`` (1012: service restart), drop
+        every subscription, and refuse later joins the same way."""
+        self._closed_with = code
+        topics = list(self._topics.values())
+        self._topics.clear()
+        for topic in topics:
+            self._retire(topic)
+            for member in list(topic.members):
+                self._drop(topic, member, code)
+        for topic in topics:
+            try:
+                await self._broker.unsubscribe(topic.channel)
+            except Exception:
+                logger.warning("could not unsubscribe %r", topic.channel, exc_info=True)
+        if self._background:
+            await asyncio.wait(set(self._background))
+
+    async def wait_idle(self) -> None:
+        """Wait until every message received so far has been processed (for tests, shutdown)."""
+        while True:
+            workers = [t.worker for t in self._topics.values() if t.worker is not None]
+            if not workers:
+                return
+            await asyncio.wait(workers)
+
+    def stats(self) -> dict[str, int]:
+        """Gauges (``topics``, ``viewers``) and counters since start, for /metrics."""
+        counts = dict(self._counts)
+        counts["topics"] = len(self._topics)
+        counts["viewers"] = sum(len(topic.members) for topic in self._topics.values())
+        return counts
+
+
+def create_hub(
+    url: str | None,
+    source: Source,
+    *,
+    channel_for: Callable[[str], str],
+    queue_limit: int = 32,
+) -> Hub:
+    """Build a broker from ``url`` and a hub wired to it; ``hub.broker`` is the broker.
+
+    Solves the chicken-and-egg (the hub needs the broker, the broker needs the hub's handlers)
+    with handlers that look the hub up when called. Start with ``await hub.broker.start()``.
+    """
+
+    async def on_message(channel: str, message: bytes) -> None:
+        await hub.on_message(channel, message)
+
+    async def on_reconnect() -> None:
+        await hub.on_reconnect()
+
+    broker = create_broker(url, on_message, on_reconnect)
+    hub = Hub(broker, source, channel_for=channel_for, queue_limit=queue_limit)
+    return hub

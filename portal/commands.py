@@ -89,12 +89,14 @@ def cmd_dispatch(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_audit(settings: Settings, args: argparse.Namespace) -> int:
+    from .clock import utcnow
     from .services.audit import audit_all
+    from .services.outbox import Notifier
 
     async def run() -> list[dict[str, Any]]:
         db = await _with_db(settings)
         try:
-            return await audit_all(db)
+            return await audit_all(db, Notifier.from_settings(settings).rules, utcnow())
         finally:
             await db.dispose()
 

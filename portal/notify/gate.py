@@ -47,7 +47,8 @@ STALE_FROM: Mapping[NotificationKind, Milestone] = {
     NotificationKind.DELIVERY: M.DELIVERED,
 }
 
-_UNRENDERED = re.compile(r"\{\{|\{%|\{#|\bNone\b|\b[Uu]ndefined\b")
+# Traces of a template that did not render: Jinja syntax, or a missing value printed.
+UNRENDERED = re.compile(r"\{\{|\{%|\{#|\bNone\b|\b[Uu]ndefined\b")
 
 
 class Outcome(StrEnum):
@@ -227,7 +228,7 @@ def _content(notice: Notice, facts: OrderFacts) -> Verdict | None:
     if not notice.text.strip():
         return Verdict.blocked(Reason.BODY_EMPTY, "the message has no text")
     for part, value in (("subject", notice.subject), ("text", notice.text), ("html", notice.html)):
-        found = _UNRENDERED.search(value or "")
+        found = UNRENDERED.search(value or "")
         if found:
             return Verdict.blocked(
                 Reason.UNRENDERED, f"the {part} contains {found.group()!r}: a field was not filled"

@@ -106,9 +106,16 @@ async def submit_feedback(request: Request) -> Response:
     except PortalError as exc:
         async with runtime.db.read() as session:
             view = await load_order_view(session, order)
-        return _render_tracking(request, view, order, token, error=exc.message, status=exc.status_code)
+        return _render_tracking(request, view, order, token, error=_explain(exc), status=exc.status_code)
     await runtime.after_commit(uow)
     return RedirectResponse(f"/t/{token}?thanks=1", status_code=303)
+
+
+def _explain(exc: PortalError) -> str:
+    """The message for a person: the field problems when there are any."""
+    if isinstance(exc.details, list) and exc.details:
+        return "; ".join(str(d.get("msg", "")) for d in exc.details if isinstance(d, dict)).capitalize() + "."
+    return exc.message
 
 
 def _str(value: object) -> str | None:
@@ -161,7 +168,50 @@ async def lookup(request: Request) -> Response:
     return runtime.page(request, "lookup.html", {"error": _NOT_FOUND, "order_number": number, "email": email}, status=200)
 
 
+UNSUBSCRIBABLE = ("email", "sms")
+
+
+async def unsubscribe_form(request: Request) -> Response:
+    runtime = request.app.state.runtime
+    async with runtime.db.read() as session:
+        found = await resolve_link(session, request.path_params["token"], runtime.clock())
+    if found is None:
+        return _link_gone(request)
+    _, order = found
+    opted = set(filter(None, order.opt_out_channels.split(",")))
+    return runtime.page(
+        request, "unsubscribe.html",
+        {"order_number": order.order_number, "opted": opted, "done": False},
+        headers={"Referrer-Policy": "no-referrer"},
+    )
+
+
+async def unsubscribe(request: Request) -> Response:
+    """Opt out of email (RFC 8058 one-click: 'List-Unsubscribe=One-Click') or of SMS."""
+    runtime = request.app.state.runtime
+    form = await request.form(max_files=0, max_fields=5, max_part_size=1024)
+    channels = [c for c in form.getlist("channel") if isinstance(c, str) and c in UNSUBSCRIBABLE]
+    if form.get("List-Unsubscribe") == "One-Click" and not channels:
+        channels = ["email"]
+    async with runtime.db.write() as session:
+        found = await resolve_link(session, request.path_params["token"], runtime.clock())
+        if found is None:
+            return _link_gone(request)
+        _, order = found
+        locked = await lock_order_by_id(session, order.id or 0)
+        opted = set(filter(None, locked.opt_out_channels.split(","))) | set(channels)
+        locked.opt_out_channels = ",".join(sorted(opted))
+        session.add(locked)
+    return runtime.page(
+        request, "unsubscribe.html",
+        {"order_number": order.order_number, "opted": opted, "done": True},
+        headers={"Referrer-Policy": "no-referrer"},
+    )
+
+
 routes = [
+    Route("/t/{token}/unsubscribe", unsubscribe_form, methods=["GET"]),
+    Route("/t/{token}/unsubscribe", unsubscribe, methods=["POST"]),
     Route("/track", lookup_form, methods=["GET"]),
     Route("/track", lookup, methods=["POST"]),
     Route("/t/{token}", tracking_page, methods=["GET"]),

@@ -35,7 +35,7 @@ from portal.notify.sms import GSM7_BASIC, GSM7_EXTENSION, is_gsm7, segments
         ("á" * 66 + "😀" + "á" * 65, "UCS-2", 133, 2),
         ("á" * 66 + "😀" + "á" * 66, "UCS-2", 134, 3),
         # curly quotes are not GSM-7
-        ("it’s here", "UCS-2", 9, 1),
+        ("it\u2019s here", "UCS-2", 9, 1),
     ],
 )
 def test_segments(text: str, encoding: str, units: int, count: int) -> None:

@@ -2,10 +2,11 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import date, timedelta
+from typing import Any
 
 import pytest
 
-from portal.notify.gate import _UNRENDERED
+from portal.notify.gate import UNRENDERED
 from portal.notify.kinds import Channel, NotificationKind
 from portal.notify.samples import sample_context
 from portal.notify.sms import segments
@@ -41,7 +42,7 @@ def test_every_template_renders_with_a_full_context(
     assert rendered.template_version == 1
     assert ctx.order_number in rendered.text
     for part in (rendered.subject, rendered.text, rendered.html):
-        assert not _UNRENDERED.search(part or "")
+        assert not UNRENDERED.search(part or "")
     if channel is Channel.EMAIL:
         assert rendered.subject and "\n" not in rendered.subject
         assert rendered.html and rendered.html.startswith("<!DOCTYPE html>")
@@ -176,7 +177,7 @@ def _missing_cases() -> list[tuple[NotificationKind, Channel, str]]:
 def test_missing_required_field_raises(
     templates: TemplateSet, kind: NotificationKind, channel: Channel, field: str
 ) -> None:
-    empty: object = () if field == "items" else None
+    empty: Any = () if field == "items" else None
     ctx = dataclasses.replace(sample_context(TODAY), **{field: empty})
     with pytest.raises(RenderError, match=field):
         templates.render(kind, channel, "en", ctx)

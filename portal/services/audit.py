@@ -1,0 +1,78 @@
+"""`portal audit`: do orders and their notifications agree?"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from ..db import Database
+from ..models import Delay, Notification, Order, Shipment
+from ..notify.rules import Contact, Rules, idempotency_key, plan
+from .outbox import customer_prefs
+
+STUCK_AFTER = timedelta(hours=1)
+# A notice that says more than the order: e.g. "delivered" sent while the order is not.
+_CLAIMS = {"delivered": {"delivered"}, "out_for_delivery": {"out_for_delivery", "available_for_pickup", "delivered"}}
+
+
+def _expected(order: Order, shipments: Iterable[Shipment], delays: Iterable[Delay], rules: Rules) -> dict[str, str]:
+    """Idempotency key -> description of every notice the rules say this order should have."""
+    prefs = customer_prefs(order)
+    contact = Contact(order.customer_email, order.customer_phone)
+    wanted: list[tuple[str, str | None]] = [("placed", None)]
+    wanted += [("shipped", f"shipment-{s.id}") for s in shipments]
+    wanted += [("delayed", f"delay-{d.id}") for d in delays]
+    if order.status == "delivered":
+        wanted.append(("delivered", None))
+    out = {}
+    for milestone, ref in wanted:
+        for notice in plan(rules, milestone, prefs, contact):
+            out[idempotency_key(order.order_number, notice, ref)] = f"{notice.kind.value} by {notice.channel.value}"
+    return out
+
+
+def audit_order(
+    order: Order, shipments: list[Shipment], delays: list[Delay], notices: list[Notification], rules: Rules,
+    now: datetime,
+) -> list[str]:
+    """Pure: the problems found for one order."""
+    problems = []
+    have = {n.idempotency_key: n for n in notices}
+    for key, what in _expected(order, shipments, delays, rules).items():
+        if key not in have:
+            problems.append(f"missing {what} notice ({key})")
+    for n in notices:
+        claimed = _CLAIMS.get(n.milestone)
+        if n.state == "sent" and claimed is not None and order.status not in claimed:
+            problems.append(f"{n.kind} by {n.channel} announced {n.milestone} but the order is {order.status}")
+        if n.state in ("dead", "blocked"):
+            problems.append(f"{n.kind} by {n.channel} is {n.state}: {n.blocked_reason or _last_error(n)}")
+        if n.state in ("pending", "failed") and n.due_at < now - STUCK_AFTER:
+            problems.append(f"{n.kind} by {n.channel} overdue since {n.due_at.isoformat(timespec='minutes')}")
+        if n.state == "sending" and n.lease_until is not None and n.lease_until < now - STUCK_AFTER:
+            problems.append(f"{n.kind} by {n.channel} stuck in sending since {n.lease_until.isoformat(timespec='minutes')}")
+    return problems
+
+
+def _last_error(n: Notification) -> str:
+    errors = json.loads(n.errors or "[]")
+    return errors[-1]["error"] if errors else "no reason recorded"
+
+
+async def audit_all(db: Database, rules: Rules, now: datetime) -> list[dict[str, Any]]:
+    findings: list[dict[str, Any]] = []
+    async with db.read() as session:
+        orders = list((await session.execute(select(Order).order_by(Order.id))).scalars())  # type: ignore[arg-type]
+        for order in orders:
+            shipments = list((await session.execute(select(Shipment).where(Shipment.order_id == order.id))).scalars())
+            delays = list((await session.execute(select(Delay).where(Delay.order_id == order.id))).scalars())
+            notices = list(
+                (await session.execute(select(Notification).where(Notification.order_id == order.id))).scalars()
+            )
+            for problem in audit_order(order, shipments, delays, notices, rules, now):
+                findings.append({"order_number": order.order_number, "problem": problem})
+    return findings

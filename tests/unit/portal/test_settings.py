@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from portal.settings import SettingsError, load_settings
+
+
+def env(tmp_path: Path, **values: str) -> dict[str, str]:
+    return {"PORTAL_INSTANCE_DIR": str(tmp_path), **values}
+
+
+def test_embedded_defaults(tmp_path: Path) -> None:
+    settings = load_settings(env(tmp_path))
+    assert settings.database_url == f"sqlite+aiosqlite:///{tmp_path.resolve() / 'portal.db'}"
+    assert settings.redis_url is None
+    assert settings.base_url == "http://127.0.0.1:8000"
+    assert settings.instance == "portal"
+    assert settings.secret_key_generated
+    assert (tmp_path / "secret_key").stat().st_mode & 0o777 == 0o600
+
+
+def test_generated_secret_is_kept(tmp_path: Path) -> None:
+    first = load_settings(env(tmp_path)).secret_key
+    assert load_settings(env(tmp_path)).secret_key == first
+    assert len(first) >= 32
+
+
+def test_values_are_read(tmp_path: Path) -> None:
+    settings = load_settings(
+        env(
+            tmp_path,
+            PORTAL_DATABASE_URL="postgresql+asyncpg://u:p@db/portal",
+            PORTAL_REDIS_URL="redis://cache:6379/2",
+            PORTAL_SECRET_KEY="k" * 40,
+            PORTAL_BASE_URL="https://track.example.com/",
+            PORTAL_SMTP_URL="smtps://user:pw@mail.example.com:465",
+            PORTAL_EMAIL_FROM="Shop <orders@example.com>",
+            PORTAL_SMS_URL="https://SID:TOKEN@sms.example.com/send",
+            PORTAL_WEBHOOK_SECRET_UPS="one, two",
+            PORTAL_INSTANCE="shop-eu",
+        )
+    )
+    assert settings.base_url == "https://track.example.com"
+    assert settings.base_origin == "https://track.example.com"
+    assert settings.secrets_for("ups") == ("one", "two")
+    assert settings.secrets_for("fedex") == ()
+    assert settings.instance == "shop-eu"
+    assert not settings.secret_key_generated
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("PORTAL_DATABASE_URL", "mysql://x/y", "PORTAL_DATABASE_URL has the scheme 'mysql'"),
+        ("PORTAL_DATABASE_URL", "postgresql://x/y", "async driver"),
+        ("PORTAL_DATABASE_URL", "sqlite:///x.db", r"sqlite\+aiosqlite"),
+        ("PORTAL_REDIS_URL", "http://cache", "PORTAL_REDIS_URL"),
+        ("PORTAL_SMTP_URL", "imap://mail", "PORTAL_SMTP_URL"),
+        ("PORTAL_BASE_URL", "track.example.com", "PORTAL_BASE_URL"),
+        ("PORTAL_SMS_URL", "ftp://x", "PORTAL_SMS_URL"),
+        ("PORTAL_SECRET_KEY", "short", "at least 32"),
+        ("PORTAL_INSTANCE", "bad name!", "PORTAL_INSTANCE"),
+    ],
+)
+def test_bad_values_are_refused_clearly(tmp_path: Path, name: str, value: str, message: str) -> None:
+    with pytest.raises(SettingsError, match=message):
+        load_settings(env(tmp_path, **{name: value}))

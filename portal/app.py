@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from realtime.hub import create_hub
 
@@ -53,7 +53,7 @@ class SecurityHeaders:
         started = time.perf_counter()
         status_holder = {"status": 500}
 
-        async def send_with_headers(message: dict) -> None:  # type: ignore[type-arg]
+        async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status_holder["status"] = message["status"]
                 headers = list(message.get("headers", []))
@@ -102,7 +102,9 @@ def create_app(
                     )
                 await db.migrate()
             runtime = Runtime(settings, db, make_environment(), clock, Metrics())
-            hub = create_hub(settings.redis_url, live.OrderFeed(runtime), channel_for=runtime.channel)
+            hub = create_hub(
+                settings.redis_url, live.OrderFeed(runtime), channel_for=runtime.channel
+            )
             runtime.broker = hub.broker
             runtime.hub = hub
             runtime.link_watch = live.LinkWatch()
@@ -139,7 +141,7 @@ def create_app(
     return Starlette(
         routes=routes,
         lifespan=lifespan,
-        exception_handlers=HANDLERS,  # type: ignore[arg-type]
+        exception_handlers=HANDLERS,
         middleware=[Middleware(SecurityHeaders, metrics_of=metrics_of)],
     )
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import getpass
 import logging
 import os
@@ -25,12 +24,16 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
     serve.add_argument("--migrate", action="store_true", help="upgrade the database first")
-    serve.add_argument("--no-dispatcher", action="store_true", help="do not send notifications here")
+    serve.add_argument(
+        "--no-dispatcher", action="store_true", help="do not send notifications here"
+    )
 
     demo = sub.add_parser("demo", help="embedded demo: demo orders and a carrier simulator")
     demo.add_argument("--host", default="127.0.0.1")
     demo.add_argument("--port", type=int, default=8000)
-    demo.add_argument("--step-seconds", type=float, default=10.0, help="pause between simulated events")
+    demo.add_argument(
+        "--step-seconds", type=float, default=10.0, help="pause between simulated events"
+    )
 
     sub.add_parser("migrate", help="upgrade the database schema to the latest version")
 
@@ -55,7 +58,9 @@ def _parser() -> argparse.ArgumentParser:
     create_user = user_sub.add_parser("create", help="create a staff user")
     create_user.add_argument("email")
     create_user.add_argument("--role", choices=("agent", "admin"), required=True)
-    create_user.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    create_user.add_argument(
+        "--password-stdin", action="store_true", help="read the password from stdin"
+    )
 
     webhooks = sub.add_parser("webhooks", help="inspect and replay carrier webhooks")
     webhooks_sub = webhooks.add_subparsers(dest="action", required=True)
@@ -70,7 +75,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     args = _parser().parse_args(argv)
     try:
         settings = load_settings()

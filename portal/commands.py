@@ -9,6 +9,7 @@ import os
 from typing import Any
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from .cli import generated_password, read_password
 from .db import Database
@@ -67,7 +68,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         _check_migrated(settings)
     os.environ["PORTAL_DISPATCHER"] = "0" if args.no_dispatcher else "1"
     if args.workers > 1 and not settings.redis_url:
-        print("portal serve: warning: several workers without PORTAL_REDIS_URL do not share live updates")
+        print("portal serve: warning: without PORTAL_REDIS_URL, workers do not share live updates")
     if args.workers > 1:
         # Several workers need an import string: each process builds its own app.
         uvicorn.run(**uvicorn_kwargs(args.host, args.port, workers=args.workers))
@@ -123,7 +124,13 @@ def cmd_link(settings: Settings, args: argparse.Namespace) -> int:
                     order = await lock_order(session, args.order_number)
                 except Exception as exc:
                     raise CommandError(str(exc)) from None
-                issued = issue_link(session, order, now=utcnow(), expires_in_days=args.days or None, created_by="cli")
+                issued = issue_link(
+                    session,
+                    order,
+                    now=utcnow(),
+                    expires_in_days=args.days or None,
+                    created_by="cli",
+                )
             return settings.url(issued.path())
         finally:
             await db.dispose()
@@ -185,11 +192,19 @@ def cmd_user(settings: Settings, args: argparse.Namespace) -> int:
         db = await _with_db(settings)
         try:
             async with db.write() as session:
-                taken = await session.execute(select(StaffUser.id).where(StaffUser.email == email))
+                taken = await session.execute(
+                    select(col(StaffUser.id)).where(col(StaffUser.email) == email)
+                )
                 if taken.first() is not None:
                     raise CommandError(f"a user {email} already exists")
-                session.add(StaffUser(email=email, password_hash=hash_password(password), role=args.role,
-                                      created_at=utcnow()))
+                session.add(
+                    StaffUser(
+                        email=email,
+                        password_hash=hash_password(password),
+                        role=args.role,
+                        created_at=utcnow(),
+                    )
+                )
         finally:
             await db.dispose()
 

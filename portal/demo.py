@@ -38,10 +38,16 @@ CUSTOMERS = (
 )
 ITEMS = (
     [{"sku": "MUG-1", "name": "Blue mug", "quantity": 2}],
-    [{"sku": "TEA-7", "name": "Darjeeling tea, 250 g", "quantity": 1}, {"sku": "POT-2", "name": "Teapot", "quantity": 1}],
+    [
+        {"sku": "TEA-7", "name": "Darjeeling tea, 250 g", "quantity": 1},
+        {"sku": "POT-2", "name": "Teapot", "quantity": 1},
+    ],
     [{"sku": "BOOK-42", "name": "A field guide to clouds", "quantity": 1}],
     [{"sku": "SCARF-3", "name": "Wool scarf", "quantity": 1}],
-    [{"sku": "LAMP-9", "name": "Desk lamp", "quantity": 1}, {"sku": "BULB-1", "name": "LED bulb", "quantity": 3}],
+    [
+        {"sku": "LAMP-9", "name": "Desk lamp", "quantity": 1},
+        {"sku": "BULB-1", "name": "LED bulb", "quantity": 3},
+    ],
     [{"sku": "PEN-5", "name": "Fountain pen", "quantity": 1}],
 )
 CITIES = (
@@ -86,8 +92,14 @@ async def _demo_api_key(settings: Settings) -> str:
     try:
         await db.migrate()
         async with db.write() as session:
-            session.add(ApiKey(name="demo-simulator", prefix=api_key_prefix(key), key_hash=hash_token(key),
-                               created_at=utcnow()))
+            session.add(
+                ApiKey(
+                    name="demo-simulator",
+                    prefix=api_key_prefix(key),
+                    key_hash=hash_token(key),
+                    created_at=utcnow(),
+                )
+            )
     finally:
         await db.dispose()
     return key
@@ -96,14 +108,18 @@ async def _demo_api_key(settings: Settings) -> str:
 class Simulator:
     """Moves demo orders through their lifecycle over a few minutes, via the API and webhooks."""
 
-    def __init__(self, client: httpx.AsyncClient, api_key: str, webhook_secret: str, step: float) -> None:
+    def __init__(
+        self, client: httpx.AsyncClient, api_key: str, webhook_secret: str, step: float
+    ) -> None:
         self.client = client
         self.auth = {"Authorization": f"Bearer {api_key}"}
         self.secret = webhook_secret
         self.step = step
         self.adapter = get_adapter("generic")
 
-    async def api(self, method: str, path: str, body: dict[str, Any] | None = None) -> httpx.Response:
+    async def api(
+        self, method: str, path: str, body: dict[str, Any] | None = None
+    ) -> httpx.Response:
         return await self.client.request(method, path, json=body, headers=self.auth)
 
     async def create(self, index: int, number: str) -> DemoOrder:
@@ -134,23 +150,38 @@ class Simulator:
         order.tracking = "JD" + "".join(secrets.choice("0123456789") for _ in range(12))
         eta = (datetime.now(UTC).date() + timedelta(days=days)).isoformat()
         await self.api(
-            "POST", f"/api/v1/orders/{order.number}/shipments",
+            "POST",
+            f"/api/v1/orders/{order.number}/shipments",
             {"carrier": "dhl", "tracking_number": order.tracking, "estimated_delivery": eta},
         )
 
-    async def carrier(self, order: DemoOrder, status: str, message: str, *, city: int = 0,
-                      reason: str | None = None, eta: date | None = None) -> None:
+    async def carrier(
+        self,
+        order: DemoOrder,
+        status: str,
+        message: str,
+        *,
+        city: int = 0,
+        reason: str | None = None,
+        eta: date | None = None,
+    ) -> None:
         assert self.adapter is not None and order.tracking
         payload = {
-            "tracking_number": order.tracking, "carrier": "dhl", "status": status,
+            "tracking_number": order.tracking,
+            "carrier": "dhl",
+            "status": status,
             "occurred_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
-            "location": CITIES[city % len(CITIES)], "message": message,
-            "estimated_delivery": eta.isoformat() if eta else None, "reason_code": reason,
+            "location": CITIES[city % len(CITIES)],
+            "message": message,
+            "estimated_delivery": eta.isoformat() if eta else None,
+            "reason_code": reason,
         }
         body = json.dumps(payload).encode()
         headers, query = self.adapter.sign(body, self.secret, datetime.now(UTC))
         answer = await self.client.post(
-            "/webhooks/generic", content=body, params=query,
+            "/webhooks/generic",
+            content=body,
+            params=query,
             headers={**headers, "Content-Type": "application/json"},
         )
         if answer.status_code >= 300:
@@ -160,7 +191,7 @@ class Simulator:
         await asyncio.sleep(self.step)
 
     async def lifecycle(self, order: DemoOrder, *, delayed: bool) -> None:
-        """placed -> processing -> packed -> shipped -> in transit -> (delay) -> out -> delivered."""
+        """placed, processing, packed, shipped, in transit, (delay), out for delivery, delivered."""
         today = datetime.now(UTC).date()
         await self.status(order, "processing")
         await self.pause()
@@ -171,8 +202,14 @@ class Simulator:
         await self.carrier(order, "in_transit", "Departed the sorting hub", city=0)
         await self.pause()
         if delayed:
-            await self.carrier(order, "exception", "Snow closed the depot", city=1, reason="weather",
-                               eta=today + timedelta(days=4))
+            await self.carrier(
+                order,
+                "exception",
+                "Snow closed the depot",
+                city=1,
+                reason="weather",
+                eta=today + timedelta(days=4),
+            )
             await self.pause()
             await self.carrier(order, "in_transit", "Back on the road", city=1)
             await self.pause()
@@ -183,7 +220,9 @@ class Simulator:
         await self.carrier(order, "delivered", "Delivered to the front door", city=2)
 
 
-async def _seed_and_simulate(settings: Settings, api_key: str, step: float, ready: asyncio.Event) -> None:
+async def _seed_and_simulate(
+    settings: Settings, api_key: str, step: float, ready: asyncio.Event
+) -> None:
     await ready.wait()
     secret = settings.secrets_for("generic")[0]
     async with httpx.AsyncClient(base_url=settings.base_url, timeout=10) as client:
@@ -205,7 +244,7 @@ async def _seed_and_simulate(settings: Settings, api_key: str, step: float, read
         print("\nDemo is running. Open a tracking page and watch it change:", flush=True)
         for order in orders:
             print(f"  {order.number}: {order.url}", flush=True)
-        print(f"  Find an order: {settings.base_url}/track  (order number + email, e.g. ada@example.com)")
+        print(f"  Find an order: {settings.base_url}/track  (number + email, e.g. ada@example.com)")
         print(f"  Emails and SMS are written to {settings.instance_dir}/mail.log and sms.log")
         print("Press Ctrl+C to stop.\n", flush=True)
         await asyncio.gather(
@@ -234,7 +273,8 @@ def run_demo(settings: Settings, *, host: str, port: int, step_seconds: float) -
         ready = asyncio.Event()
 
         async def watch_started() -> None:
-            while not server.started:
+            # uvicorn offers no start event; polling its flag is the documented way.
+            while not server.started:  # noqa: ASYNC110
                 await asyncio.sleep(0.1)
             ready.set()
 

@@ -10,26 +10,42 @@ class Metrics:
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
         self.http_requests = Counter(
-            "portal_http_requests_total", "HTTP requests by route and status", ["route", "status"], registry=r
+            "portal_http_requests_total",
+            "HTTP requests by route and status",
+            ["route", "status"],
+            registry=r,
         )
         self.http_latency = Histogram(
-            "portal_http_request_seconds", "HTTP request latency by route", ["route"], registry=r,
+            "portal_http_request_seconds",
+            "HTTP request latency by route",
+            ["route"],
+            registry=r,
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
         )
         self.events_published = Counter(
             "portal_events_published_total", "Order events published to the broker", registry=r
         )
         self.publish_failures = Counter(
-            "portal_publish_failures_total", "Publishes that failed (the broker was down)", registry=r
+            "portal_publish_failures_total",
+            "Publishes that failed (the broker was down)",
+            registry=r,
         )
         self.webhooks = Counter(
-            "portal_webhooks_total", "Carrier webhooks by carrier and outcome", ["carrier", "outcome"], registry=r
+            "portal_webhooks_total",
+            "Carrier webhooks by carrier and outcome",
+            ["carrier", "outcome"],
+            registry=r,
         )
         self.notifications = Counter(
-            "portal_notifications_total", "Notification outcomes by channel", ["channel", "state"], registry=r
+            "portal_notifications_total",
+            "Notification outcomes by channel",
+            ["channel", "state"],
+            registry=r,
         )
         self.websockets = Gauge("portal_websockets", "Open tracking-page websockets", registry=r)
-        self.hub_topics = Gauge("portal_hub_topics", "Orders watched by at least one socket", registry=r)
+        self.hub_topics = Gauge(
+            "portal_hub_topics", "Orders watched by at least one socket", registry=r
+        )
         self.slow_consumers = Counter(
             "portal_ws_slow_consumers_total", "Sockets closed for falling behind", registry=r
         )

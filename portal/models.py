@@ -120,7 +120,7 @@ class OrderEvent(SQLModel, table=True):
     location: str | None = Field(default=None, max_length=200)
     reason_code: str | None = Field(default=None, max_length=32)
     source: str = Field(default="system", max_length=64)
-    # Whether this event moved the order or shipment (an out-of-order one is kept but moves nothing).
+    # Whether this event moved the order or shipment (an out-of-order one is kept, moves nothing).
     applied: bool = Field(default=True)
     # Identifies a carrier checkpoint, so a payload repeating history adds nothing twice.
     fingerprint: str | None = Field(default=None, max_length=64, index=True)

@@ -85,7 +85,11 @@ class Runtime:
                 self.metrics.events_published.inc()
             except BrokerUnavailable:
                 self.metrics.publish_failures.inc()
-                log.warning("broker unavailable: order %s seq %s not announced", published.order_number, published.seq)
+                log.warning(
+                    "broker unavailable: order %s seq %s not announced",
+                    published.order_number,
+                    published.seq,
+                )
         if uow.notifications and self.dispatcher is not None:
             self.dispatcher.wake()
 

@@ -13,8 +13,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from carriers.status import ReasonCode
 
+from .notify.wording import ALTERNATIVE_WORDS
+
 ORDER_NUMBER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
-ALTERNATIVES = ("pickup_point", "reship", "refund", "cancel", "wait", "reschedule", "alternative_item")
+ALTERNATIVES = tuple(ALTERNATIVE_WORDS["en"])
 
 
 class _Input(BaseModel):
@@ -33,7 +35,9 @@ def normalise_phone(value: str) -> str:
     try:
         number = phonenumbers.parse(value, None)
     except phonenumbers.NumberParseException:
-        raise ValueError("must be an international number in E.164 form, e.g. +14155552671") from None
+        raise ValueError(
+            "must be an international number in E.164 form, e.g. +14155552671"
+        ) from None
     if not phonenumbers.is_valid_number(number):
         raise ValueError("is not a valid phone number")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
@@ -76,8 +80,8 @@ class OrderCreate(_Input):
     order_number: str | None = Field(default=None, pattern=ORDER_NUMBER_PATTERN)
     customer: CustomerIn
     items: list[ItemIn] = Field(min_length=1, max_length=200)
-    promised_ship_by: date | None = None
-    promised_deliver_by: date | None = None
+    promised_ship_by: date = Field(description="the date the shop promised to ship by")
+    promised_deliver_by: date = Field(description="the date the shop promised delivery by")
 
     @field_validator("items")
     @classmethod
@@ -91,8 +95,7 @@ class OrderCreate(_Input):
 
     @model_validator(mode="after")
     def _dates_in_order(self) -> OrderCreate:
-        ship, deliver = self.promised_ship_by, self.promised_deliver_by
-        if ship and deliver and deliver < ship:
+        if self.promised_deliver_by < self.promised_ship_by:
             raise ValueError("promised_deliver_by is before promised_ship_by")
         return self
 
@@ -133,7 +136,9 @@ class DelayCreate(_Input):
     def _known(cls, values: list[str]) -> list[str]:
         for value in values:
             if value not in ALTERNATIVES:
-                raise ValueError(f"unknown alternative {value!r}; choose from {', '.join(ALTERNATIVES)}")
+                raise ValueError(
+                    f"unknown alternative {value!r}; choose from {', '.join(ALTERNATIVES)}"
+                )
         return list(dict.fromkeys(values))
 
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import uvicorn
-
 # Heartbeats notice dead peers; per-message compression stays off (memory and latency at
 # 10,000 sockets); client frames are tiny, so 4 KiB is plenty.
 WS_OPTIONS: dict[str, Any] = {
@@ -17,7 +15,9 @@ WS_OPTIONS: dict[str, Any] = {
 }
 
 
-def uvicorn_kwargs(host: str, port: int, workers: int = 1, log_level: str = "info") -> dict[str, Any]:
+def uvicorn_kwargs(
+    host: str, port: int, workers: int = 1, log_level: str = "info"
+) -> dict[str, Any]:
     """Arguments for uvicorn.run / uvicorn.Config serving the portal."""
     return {
         "app": "portal.asgi:build",

@@ -17,7 +17,7 @@ DATABASE_SCHEMES = ("sqlite+aiosqlite", "postgresql+asyncpg")
 REDIS_SCHEMES = ("redis", "rediss", "unix")
 SMTP_SCHEMES = ("smtp", "smtps")
 _INSTANCE_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
-_SECRET_FILE = "secret_key"
+_SECRET_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
 
 
 class SettingsError(ValueError):

@@ -25,7 +25,14 @@ class BrokerUnavailable(Exception):
 
 
 class Broker(Protocol):
-    """What the hub and the portal need from a pub/sub broker."""
+    """What the hub and the portal need from a pub/sub broker.
+
+    Implementations record a ``subscribe``/``unsubscribe`` in :attr:`subscriptions` before
+    their first suspension point, so calls take effect in the order they were made even when
+    they overlap (the hub relies on this when a topic's last viewer leaves as a new one joins).
+    Message handlers are awaited in arrival order and must be quick; their exceptions are
+    logged, never propagated to the publisher or allowed to stop delivery.
+    """
 
     async def start(self) -> None:
         """Begin work (connect, start reading). Does not fail when the server is down."""

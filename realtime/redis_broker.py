@@ -154,7 +154,7 @@ class RedisBroker:
                 await publisher.publish(channel, message)
         except _DOWN as exc:
             raise BrokerUnavailable(
-                f"cannot publish on {channel!r} via {self._safe_url}: {exc!r}"
+                f"cannot publish on {channel!r} via {self._safe_url} ({type(exc).__name__}: {exc})"
             ) from exc
 
     async def subscribe(self, channel: str) -> None:
@@ -304,14 +304,14 @@ class RedisBroker:
         self._connected_before = True
         if self._first_attempt is not None:
             self._first_attempt.set()
+        if self._down_since_logged:
+            logger.info("connected to Redis at %s again", self._safe_url)
+            self._down_since_logged = False
         ping_sent = False
         while True:
             if must_notify and all(waiter.done() for waiter in pending):
                 must_notify = False
                 pending = []
-                if self._down_since_logged:
-                    logger.info("reconnected to Redis at %s", self._safe_url)
-                    self._down_since_logged = False
                 await self._notify_reconnect()
             if not conn.is_connected:
                 raise ConnectionError("the subscriber connection was closed")
@@ -358,9 +358,10 @@ class RedisBroker:
             await conn.disconnect(nowait=True)
 
     def _log_down(self, what: str, exc: BaseException) -> None:
+        reason = f"{type(exc).__name__}: {exc}".rstrip(": ")
         # One warning per outage; the retries in between would only flood the log.
         if self._down_since_logged:
-            logger.debug("still %s Redis at %s: %r", what, self._safe_url, exc)
+            logger.debug("still %s Redis at %s (%s)", what, self._safe_url, reason)
         else:
-            logger.warning("%s Redis at %s: %r; retrying", what, self._safe_url, exc)
+            logger.warning("%s Redis at %s (%s); retrying", what, self._safe_url, reason)
             self._down_since_logged = True

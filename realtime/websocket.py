@@ -67,13 +67,18 @@ async def pump(
     Sends the snapshot, then increments (via the hub). Reads and discards what the client
     sends: a message over ``max_frame_bytes`` closes with 1009, more than
     ``max_frames_per_second`` (bursts of that many allowed) closes with 1008. Returns when the
-    client disconnects or was closed; exceptions from the snapshot propagate.
+    client disconnects or was closed; an exception from the source (snapshot) propagates.
     """
     if max_frame_bytes < 0 or max_frames_per_second <= 0:
         raise ValueError("max_frame_bytes must be >= 0 and max_frames_per_second > 0")
     violation: int | None = None
-    async with hub.watch(topic, SocketViewer(websocket)):
-        violation = await _read_client(websocket, max_frame_bytes, max_frames_per_second)
+    try:
+        async with hub.watch(topic, SocketViewer(websocket)):
+            violation = await _read_client(websocket, max_frame_bytes, max_frames_per_second)
+    except WebSocketDisconnect:
+        # Starlette's send() turns a vanished client into this (the snapshot send is the one
+        # that can meet it here): ordinary, not an error. Source errors still propagate.
+        return
     # Closed after leaving the hub, so the hub's sender is no longer writing to the socket.
     if violation is not None:
         # The client may have closed meanwhile; then there is nothing to tell it.

@@ -97,11 +97,13 @@ def check_shop_transition(current: OrderStatus, target: OrderStatus) -> bool:
         raise InvalidTransition(f"order is {current.value}; its status can no longer change")
     if target == OrderStatus.CANCELLED:
         if current not in CANCELLABLE:
-            raise InvalidTransition(f"order is {current.value}; it can be cancelled only before it ships")
+            raise InvalidTransition(
+                f"order is {current.value}; it can be cancelled only before it ships"
+            )
         return True
     if ORDER_RANK[target] < ORDER_RANK[current]:
         raise InvalidTransition(
-            f"status never moves backward: expected a status after {current.value}, got {target.value}"
+            f"status never moves backward: expected one after {current.value}, got {target.value}"
         )
     return True
 

@@ -1,4 +1,4 @@
-"""Alembic environment: runs on the connection the portal hands over (portal.db.Database.migrate)."""
+"""Alembic environment: runs on the connection portal.db.Database.migrate hands over."""
 
 from __future__ import annotations
 

@@ -1,1 +1,1 @@
-"""The thin I/O shell: load, apply the pure rules, write in one transaction, publish after commit."""
+"""The thin I/O shell: load, apply the pure rules, write in one transaction, then publish."""

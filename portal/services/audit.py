@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from ..db import Database
 from ..models import Delay, Notification, Order, Shipment
@@ -16,10 +17,15 @@ from .outbox import customer_prefs
 
 STUCK_AFTER = timedelta(hours=1)
 # A notice that says more than the order: e.g. "delivered" sent while the order is not.
-_CLAIMS = {"delivered": {"delivered"}, "out_for_delivery": {"out_for_delivery", "available_for_pickup", "delivered"}}
+_CLAIMS = {
+    "delivered": {"delivered"},
+    "out_for_delivery": {"out_for_delivery", "available_for_pickup", "delivered"},
+}
 
 
-def _expected(order: Order, shipments: Iterable[Shipment], delays: Iterable[Delay], rules: Rules) -> dict[str, str]:
+def _expected(
+    order: Order, shipments: Iterable[Shipment], delays: Iterable[Delay], rules: Rules
+) -> dict[str, str]:
     """Idempotency key -> description of every notice the rules say this order should have."""
     prefs = customer_prefs(order)
     contact = Contact(order.customer_email, order.customer_phone)
@@ -31,12 +37,18 @@ def _expected(order: Order, shipments: Iterable[Shipment], delays: Iterable[Dela
     out = {}
     for milestone, ref in wanted:
         for notice in plan(rules, milestone, prefs, contact):
-            out[idempotency_key(order.order_number, notice, ref)] = f"{notice.kind.value} by {notice.channel.value}"
+            out[idempotency_key(order.order_number, notice, ref)] = (
+                f"{notice.kind.value} by {notice.channel.value}"
+            )
     return out
 
 
 def audit_order(
-    order: Order, shipments: list[Shipment], delays: list[Delay], notices: list[Notification], rules: Rules,
+    order: Order,
+    shipments: list[Shipment],
+    delays: list[Delay],
+    notices: list[Notification],
+    rules: Rules,
     now: datetime,
 ) -> list[str]:
     """Pure: the problems found for one order."""
@@ -48,13 +60,22 @@ def audit_order(
     for n in notices:
         claimed = _CLAIMS.get(n.milestone)
         if n.state == "sent" and claimed is not None and order.status not in claimed:
-            problems.append(f"{n.kind} by {n.channel} announced {n.milestone} but the order is {order.status}")
+            problems.append(
+                f"{n.kind} by {n.channel} announced {n.milestone} but the order is {order.status}"
+            )
         if n.state in ("dead", "blocked"):
-            problems.append(f"{n.kind} by {n.channel} is {n.state}: {n.blocked_reason or _last_error(n)}")
+            problems.append(
+                f"{n.kind} by {n.channel} is {n.state}: {n.blocked_reason or _last_error(n)}"
+            )
         if n.state in ("pending", "failed") and n.due_at < now - STUCK_AFTER:
-            problems.append(f"{n.kind} by {n.channel} overdue since {n.due_at.isoformat(timespec='minutes')}")
+            problems.append(
+                f"{n.kind} by {n.channel} overdue since {n.due_at.isoformat(timespec='minutes')}"
+            )
         if n.state == "sending" and n.lease_until is not None and n.lease_until < now - STUCK_AFTER:
-            problems.append(f"{n.kind} by {n.channel} stuck in sending since {n.lease_until.isoformat(timespec='minutes')}")
+            problems.append(
+                f"{n.kind} by {n.channel} stuck in sending since "
+                f"{n.lease_until.isoformat(timespec='minutes')}"
+            )
     return problems
 
 
@@ -66,12 +87,26 @@ def _last_error(n: Notification) -> str:
 async def audit_all(db: Database, rules: Rules, now: datetime) -> list[dict[str, Any]]:
     findings: list[dict[str, Any]] = []
     async with db.read() as session:
-        orders = list((await session.execute(select(Order).order_by(Order.id))).scalars())  # type: ignore[arg-type]
+        orders = list((await session.execute(select(Order).order_by(col(Order.id)))).scalars())
         for order in orders:
-            shipments = list((await session.execute(select(Shipment).where(Shipment.order_id == order.id))).scalars())
-            delays = list((await session.execute(select(Delay).where(Delay.order_id == order.id))).scalars())
+            shipments = list(
+                (
+                    await session.execute(
+                        select(Shipment).where(col(Shipment.order_id) == order.id)
+                    )
+                ).scalars()
+            )
+            delays = list(
+                (
+                    await session.execute(select(Delay).where(col(Delay.order_id) == order.id))
+                ).scalars()
+            )
             notices = list(
-                (await session.execute(select(Notification).where(Notification.order_id == order.id))).scalars()
+                (
+                    await session.execute(
+                        select(Notification).where(col(Notification.order_id) == order.id)
+                    )
+                ).scalars()
             )
             for problem in audit_order(order, shipments, delays, notices, rules, now):
                 findings.append({"order_number": order.order_number, "problem": problem})

@@ -8,6 +8,7 @@ runs out (same idempotency key, and the same Message-ID, so a receiver can tell 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import or_, select, update
+from sqlmodel import col
 
 from ..clock import Clock, utcnow
 from ..db import Database
@@ -59,7 +61,7 @@ class RetryPolicy:
 
 
 class CallTaskLog:
-    """Without a voice provider a phone notice becomes a call task for support, kept in calls.log."""
+    """Without a voice provider a phone notice is a call task for support, kept in calls.log."""
 
     def __init__(self, folder: Path) -> None:
         self.path = Path(folder) / "calls.log"
@@ -75,7 +77,7 @@ class CallTaskLog:
 
 
 def worker_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{random.randrange(16**6):06x}"  # noqa: S311
+    return f"{socket.gethostname()}:{os.getpid()}:{random.randrange(16**6):06x}"
 
 
 class Dispatcher:
@@ -123,10 +125,8 @@ class Dispatcher:
                 done = 0
             if done < self.batch:
                 self._wake.clear()
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
-                except TimeoutError:
-                    pass
 
     async def run_once(self) -> int:
         """Claim one batch of due rows and deliver them; returns how many were claimed."""
@@ -139,13 +139,13 @@ class Dispatcher:
         now = self.clock()
         async with self.db.write() as session:
             due = or_(
-                Notification.state.in_(RETRYABLE) & (Notification.due_at <= now),  # type: ignore[attr-defined, operator]
-                (Notification.state == "sending") & (Notification.lease_until < now),  # type: ignore[operator]
+                col(Notification.state).in_(RETRYABLE) & (col(Notification.due_at) <= now),
+                (col(Notification.state) == "sending") & (col(Notification.lease_until) < now),
             )
             stmt = (
                 select(Notification)
                 .where(due)
-                .order_by(Notification.due_at)  # type: ignore[arg-type]
+                .order_by(col(Notification.due_at))
                 .limit(self.batch)
                 .with_for_update(skip_locked=True)
             )
@@ -163,7 +163,9 @@ class Dispatcher:
             try:
                 await self.deliver(row)
             except Exception as exc:  # a bug must not strand the row: it retries after its lease
-                log.exception("dispatcher %s: notification %s failed unexpectedly", self.name, row.id)
+                log.exception(
+                    "dispatcher %s: notification %s failed unexpectedly", self.name, row.id
+                )
                 await self._record(row, "failed", error=f"internal: {type(exc).__name__}")
 
     async def deliver(self, row: Notification) -> None:
@@ -179,7 +181,9 @@ class Dispatcher:
                 await self._record(row, "dead", error=str(exc))
             else:
                 delay = max(self.policy.delay(row.attempts), exc.retry_after or 0)
-                await self._record(row, "failed", error=str(exc), due_at=self.clock() + timedelta(seconds=delay))
+                await self._record(
+                    row, "failed", error=str(exc), due_at=self.clock() + timedelta(seconds=delay)
+                )
             return
         except (PermanentFailure, ChannelError) as exc:
             await self._record(row, "dead", error=str(exc))
@@ -193,7 +197,11 @@ class Dispatcher:
             order = await session.get(Order, row.order_id)
             if order is None:
                 return "blocked", "order_missing: the order no longer exists"
-            live = await link_is_live(session, row.portal_link_id, now) if row.portal_link_id else False
+            live = (
+                await link_is_live(session, row.portal_link_id, now)
+                if row.portal_link_id
+                else False
+            )
             facts = await order_facts(session, order, now, link_valid=live)
         verdict = check(gate_notice(row, NoticeFacts.loads(row.facts)), facts)
         if verdict.ok:
@@ -207,7 +215,10 @@ class Dispatcher:
             domain = self.settings.email_from.rpartition("@")[2].strip(">") or "localhost"
             return await self.channels.email.send(
                 OutgoingEmail(
-                    to=row.recipient, subject=row.subject, text=row.body, html=row.html,
+                    to=row.recipient,
+                    subject=row.subject,
+                    text=row.body,
+                    html=row.html,
                     unsubscribe_url=facts.portal_url.rstrip("/") + "/unsubscribe",
                     message_id=f"<{row.idempotency_key.replace(':', '.')}@{domain}>",
                     reply_to=self.settings.support_email,
@@ -223,8 +234,14 @@ class Dispatcher:
         raise PermanentFailure(f"unknown channel {row.channel!r}")
 
     async def _record(
-        self, row: Notification, state: str, *, error: str | None = None, provider_id: str | None = None,
-        blocked_reason: str | None = None, due_at: datetime | None = None,
+        self,
+        row: Notification,
+        state: str,
+        *,
+        error: str | None = None,
+        provider_id: str | None = None,
+        blocked_reason: str | None = None,
+        due_at: datetime | None = None,
     ) -> None:
         now = self.clock()
         values: dict[str, Any] = {"state": state, "lease_until": None}
@@ -243,8 +260,11 @@ class Dispatcher:
             # Only the holder of the claim records: a row whose lease ran out belongs to another.
             await session.execute(
                 update(Notification)
-                .where(Notification.id == row.id, Notification.claimed_by == self.name,  # type: ignore[arg-type]
-                       Notification.state == "sending")
+                .where(
+                    col(Notification.id) == row.id,
+                    col(Notification.claimed_by) == self.name,
+                    col(Notification.state) == "sending",
+                )
                 .values(**values)
             )
         if self.metrics is not None:
@@ -253,15 +273,21 @@ class Dispatcher:
 
 def build_channels(settings: Settings) -> Channels:
     return Channels.build(
-        settings.smtp_url, settings.sms_url, settings.voice_url, settings.instance_dir,
-        settings.email_from, settings.sms_from,
+        settings.smtp_url,
+        settings.sms_url,
+        settings.voice_url,
+        settings.instance_dir,
+        settings.email_from,
+        settings.sms_from,
     )
 
 
 def start_in_process_dispatcher(runtime: Any) -> asyncio.Task[None]:
     """The dispatcher `portal serve` runs beside the web server."""
     channels = build_channels(runtime.settings)
-    dispatcher = Dispatcher(runtime.db, runtime.settings, channels, clock=runtime.clock, metrics=runtime.metrics)
+    dispatcher = Dispatcher(
+        runtime.db, runtime.settings, channels, clock=runtime.clock, metrics=runtime.metrics
+    )
     runtime.dispatcher = dispatcher
 
     async def run() -> None:

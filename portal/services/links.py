@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from ..models import Order, ShareLink
 from ..security import hash_token, new_token
@@ -45,14 +46,16 @@ def issue_link(
     return IssuedLink(token, link)
 
 
-async def resolve_link(session: AsyncSession, token: str, now: datetime) -> tuple[ShareLink, Order] | None:
+async def resolve_link(
+    session: AsyncSession, token: str, now: datetime
+) -> tuple[ShareLink, Order] | None:
     """The live link and its order, or None for unknown, expired and revoked tokens alike."""
     if not token or len(token) > 128:
         return None
     stmt = (
         select(ShareLink, Order)
-        .join(Order, Order.id == ShareLink.order_id)  # type: ignore[arg-type]
-        .where(ShareLink.token_hash == hash_token(token))
+        .join(Order, col(Order.id) == col(ShareLink.order_id))
+        .where(col(ShareLink.token_hash) == hash_token(token))
     )
     row = (await session.execute(stmt)).first()
     if row is None:
@@ -66,17 +69,15 @@ async def resolve_link(session: AsyncSession, token: str, now: datetime) -> tupl
 async def link_is_live(session: AsyncSession, link_id: int, now: datetime) -> bool:
     link = await session.get(ShareLink, link_id)
     return bool(
-        link
-        and link.revoked_at is None
-        and (link.expires_at is None or link.expires_at > now)
+        link and link.revoked_at is None and (link.expires_at is None or link.expires_at > now)
     )
 
 
 async def count_use(session: AsyncSession, link_id: int, now: datetime) -> None:
     stmt = (
         update(ShareLink)
-        .where(ShareLink.id == link_id)  # type: ignore[arg-type]
-        .values(use_count=ShareLink.use_count + 1, last_used_at=now)
+        .where(col(ShareLink.id) == link_id)
+        .values(use_count=col(ShareLink.use_count) + 1, last_used_at=now)
     )
     await session.execute(stmt)
 

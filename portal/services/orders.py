@@ -8,6 +8,7 @@ from datetime import date, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from carriers.status import ShipmentStatus
 
@@ -44,7 +45,7 @@ async def create_order(
 ) -> tuple[Order, IssuedLink]:
     """Place an order with its items, its share link and its first timeline event."""
     number = data.order_number or new_order_number()
-    taken = await session.execute(select(Order.id).where(Order.order_number == number))
+    taken = await session.execute(select(col(Order.id)).where(col(Order.order_number) == number))
     if taken.first() is not None:
         raise Conflict(f"order {number!r} already exists")
     order = Order(
@@ -68,13 +69,28 @@ async def create_order(
     assert order.id is not None
     for position, item in enumerate(data.items):
         session.add(
-            OrderItem(order_id=order.id, position=position, sku=item.sku, name=item.name, quantity=item.quantity)
+            OrderItem(
+                order_id=order.id,
+                position=position,
+                sku=item.sku,
+                name=item.name,
+                quantity=item.quantity,
+            )
         )
-    link = issue_link(session, order, now=now, expires_in_days=PLACEMENT_LINK_DAYS, created_by="placement")
+    link = issue_link(
+        session, order, now=now, expires_in_days=PLACEMENT_LINK_DAYS, created_by="placement"
+    )
     await session.flush()
     event = append_event(
-        session, uow, order, kind="status", status=OrderStatus.PLACED.value, occurred_at=now, now=now,
-        message=STATUS_MESSAGES["placed"], source=source,
+        session,
+        uow,
+        order,
+        kind="status",
+        status=OrderStatus.PLACED.value,
+        occurred_at=now,
+        now=now,
+        message=STATUS_MESSAGES["placed"],
+        source=source,
     )
     await outbox.enqueue_for_milestone(
         session, uow, order, milestone="placed", event_seq=event.seq, now=now, link=link
@@ -83,7 +99,13 @@ async def create_order(
 
 
 async def change_status(
-    session: AsyncSession, uow: UnitOfWork, order: Order, data: StatusChange, *, now: datetime, source: str
+    session: AsyncSession,
+    uow: UnitOfWork,
+    order: Order,
+    data: StatusChange,
+    *,
+    now: datetime,
+    source: str,
 ) -> bool:
     """A shop-set milestone (processing, packed, cancelled). Returns False when nothing changed."""
     current, target = OrderStatus(order.status), OrderStatus(data.status)
@@ -96,20 +118,38 @@ async def change_status(
         await _resolve_open_delays(session, order, now)
     message = STATUS_MESSAGES[target.value] + (f": {data.note}" if data.note else "")
     event = append_event(
-        session, uow, order, kind="status", status=target.value, occurred_at=now, now=now,
-        message=message, source=source,
+        session,
+        uow,
+        order,
+        kind="status",
+        status=target.value,
+        occurred_at=now,
+        now=now,
+        message=message,
+        source=source,
     )
-    await outbox.enqueue_for_milestone(session, uow, order, milestone=target.value, event_seq=event.seq, now=now)
+    await outbox.enqueue_for_milestone(
+        session, uow, order, milestone=target.value, event_seq=event.seq, now=now
+    )
     return True
 
 
-async def _remaining_quantities(session: AsyncSession, order: Order) -> dict[str, tuple[OrderItem, int]]:
-    items = list((await session.execute(select(OrderItem).where(OrderItem.order_id == order.id))).scalars())
+async def _remaining_quantities(
+    session: AsyncSession, order: Order
+) -> dict[str, tuple[OrderItem, int]]:
+    items = list(
+        (
+            await session.execute(select(OrderItem).where(col(OrderItem.order_id) == order.id))
+        ).scalars()
+    )
     shipped_rows = await session.execute(
-        select(ShipmentItem.order_item_id, func.sum(ShipmentItem.quantity))
-        .join(Shipment, Shipment.id == ShipmentItem.shipment_id)  # type: ignore[arg-type]
-        .where(Shipment.order_id == order.id, Shipment.status != ShipmentStatus.CANCELLED.value)
-        .group_by(ShipmentItem.order_item_id)
+        select(col(ShipmentItem.order_item_id), func.sum(col(ShipmentItem.quantity)))
+        .join(Shipment, col(Shipment.id) == col(ShipmentItem.shipment_id))
+        .where(
+            col(Shipment.order_id) == order.id,
+            col(Shipment.status) != ShipmentStatus.CANCELLED.value,
+        )
+        .group_by(col(ShipmentItem.order_item_id))
     )
     shipped = {item_id: int(qty) for item_id, qty in shipped_rows.all()}
     return {i.sku: (i, i.quantity - shipped.get(i.id or 0, 0)) for i in items}
@@ -121,15 +161,26 @@ async def all_items_shipped(session: AsyncSession, order: Order) -> bool:
 
 
 async def add_shipment(
-    session: AsyncSession, uow: UnitOfWork, order: Order, data: ShipmentCreate, *, now: datetime, source: str
+    session: AsyncSession,
+    uow: UnitOfWork,
+    order: Order,
+    data: ShipmentCreate,
+    *,
+    now: datetime,
+    source: str,
 ) -> Shipment:
     """Register a shipment (the order ships), for the items given or all not yet shipped."""
     check_can_ship(OrderStatus(order.status))
     duplicate = await session.execute(
-        select(Shipment.id).where(Shipment.carrier == data.carrier, Shipment.tracking_number == data.tracking_number)
+        select(col(Shipment.id)).where(
+            col(Shipment.carrier) == data.carrier,
+            col(Shipment.tracking_number) == data.tracking_number,
+        )
     )
     if duplicate.first() is not None:
-        raise Conflict(f"{data.carrier} tracking number {data.tracking_number} is already registered")
+        raise Conflict(
+            f"{data.carrier} tracking number {data.tracking_number} is already registered"
+        )
     remaining = await _remaining_quantities(session, order)
     if data.items is None:
         lines = [(item, left) for item, left in remaining.values() if left > 0]
@@ -141,10 +192,15 @@ async def add_shipment(
             found = remaining.get(wanted.sku)
             loc = ["items", index]
             if found is None:
-                errors.append({"loc": [*loc, "sku"], "msg": f"sku {wanted.sku!r} is not on this order"})
+                errors.append(
+                    {"loc": [*loc, "sku"], "msg": f"sku {wanted.sku!r} is not on this order"}
+                )
             elif wanted.quantity > found[1]:
                 errors.append(
-                    {"loc": [*loc, "quantity"], "msg": f"only {max(found[1], 0)} of {wanted.sku!r} left to ship"}
+                    {
+                        "loc": [*loc, "quantity"],
+                        "msg": f"only {max(found[1], 0)} of {wanted.sku!r} left to ship",
+                    }
                 )
             else:
                 lines.append((found[0], wanted.quantity))
@@ -165,17 +221,28 @@ async def add_shipment(
     await session.flush()
     assert shipment.id is not None
     for item, quantity in lines:
-        session.add(ShipmentItem(shipment_id=shipment.id, order_item_id=item.id or 0, quantity=quantity))
+        session.add(
+            ShipmentItem(shipment_id=shipment.id, order_item_id=item.id or 0, quantity=quantity)
+        )
     await session.flush()
     milestones = await shipment_milestones(session, order)
-    new_status = derive_order_status(OrderStatus(order.status), milestones, await all_items_shipped(session, order))
+    new_status = derive_order_status(
+        OrderStatus(order.status), milestones, await all_items_shipped(session, order)
+    )
     if new_status.value != order.status:
         order.status = new_status.value
         order.status_changed_at = now
     event = append_event(
-        session, uow, order, kind="shipment", status=OrderStatus.SHIPPED.value, occurred_at=now, now=now,
+        session,
+        uow,
+        order,
+        kind="shipment",
+        status=OrderStatus.SHIPPED.value,
+        occurred_at=now,
+        now=now,
         message=f"Shipped with {data.carrier.upper()}, tracking number {data.tracking_number}",
-        source=source, shipment_id=shipment.id,
+        source=source,
+        shipment_id=shipment.id,
     )
     if data.estimated_delivery is not None:
         await update_order_eta(session, uow, order, now=now, source=source)
@@ -186,44 +253,72 @@ async def add_shipment(
 
 
 async def shipment_milestones(session: AsyncSession, order: Order) -> list[ShipmentStatus]:
-    rows = await session.execute(select(Shipment.milestone).where(Shipment.order_id == order.id))
+    rows = await session.execute(
+        select(col(Shipment.milestone)).where(col(Shipment.order_id) == order.id)
+    )
     return [ShipmentStatus(m) for (m,) in rows.all()]
 
 
 async def update_order_eta(
-    session: AsyncSession, uow: UnitOfWork, order: Order, *, now: datetime, source: str,
+    session: AsyncSession,
+    uow: UnitOfWork,
+    order: Order,
+    *,
+    now: datetime,
+    source: str,
     explicit: date | None = None,
 ) -> None:
-    """Recompute the order's ETA (the latest of its undelivered shipments' ETAs) and keep history."""
+    """Recompute the order's ETA (latest of its undelivered shipments' ETAs), keeping history."""
     if explicit is not None:
         new_eta: date | None = explicit
     else:
         rows = await session.execute(
-            select(Shipment.estimated_delivery).where(
-                Shipment.order_id == order.id,
-                Shipment.delivered_at.is_(None),  # type: ignore[union-attr]
-                Shipment.estimated_delivery.is_not(None),  # type: ignore[union-attr]
+            select(col(Shipment.estimated_delivery)).where(
+                col(Shipment.order_id) == order.id,
+                col(Shipment.delivered_at).is_(None),
+                col(Shipment.estimated_delivery).is_not(None),
             )
         )
-        etas = [eta for (eta,) in rows.all()]
+        etas = [eta for (eta,) in rows.all() if eta is not None]
         new_eta = max(etas) if etas else order.estimated_delivery
     if new_eta == order.estimated_delivery:
         return
     previous = order.estimated_delivery
     order.estimated_delivery = new_eta
     append_event(
-        session, uow, order, kind="eta", occurred_at=now, now=now, source=source,
-        message=f"Estimated delivery: {new_eta.isoformat()}" if new_eta else "Estimated delivery withdrawn",
-        data={"previous": previous.isoformat() if previous else None, "new": new_eta.isoformat() if new_eta else None},
+        session,
+        uow,
+        order,
+        kind="eta",
+        occurred_at=now,
+        now=now,
+        source=source,
+        message=f"Estimated delivery: {new_eta.isoformat()}"
+        if new_eta
+        else "Estimated delivery withdrawn",
+        data={
+            "previous": previous.isoformat() if previous else None,
+            "new": new_eta.isoformat() if new_eta else None,
+        },
     )
 
 
 async def open_delay(
-    session: AsyncSession, uow: UnitOfWork, order: Order, data: DelayCreate, *, now: datetime, source: str,
+    session: AsyncSession,
+    uow: UnitOfWork,
+    order: Order,
+    data: DelayCreate,
+    *,
+    now: datetime,
+    source: str,
     shipment_id: int | None = None,
 ) -> Delay:
     """Record a delay with its reason and offer, move the ETA, and tell the customer first."""
-    if OrderStatus(order.status) in (OrderStatus.DELIVERED, OrderStatus.CANCELLED, OrderStatus.RETURNED):
+    if OrderStatus(order.status) in (
+        OrderStatus.DELIVERED,
+        OrderStatus.CANCELLED,
+        OrderStatus.RETURNED,
+    ):
         raise Conflict(f"order is {order.status}; a delay no longer applies")
     assert order.id is not None
     delay = Delay(
@@ -242,12 +337,22 @@ async def open_delay(
     session.add(delay)
     await session.flush()
     event = append_event(
-        session, uow, order, kind="delay", occurred_at=now, now=now, message=data.message,
-        reason_code=data.reason_code.value, source=source, shipment_id=shipment_id,
+        session,
+        uow,
+        order,
+        kind="delay",
+        occurred_at=now,
+        now=now,
+        message=data.message,
+        reason_code=data.reason_code.value,
+        source=source,
+        shipment_id=shipment_id,
         data={"delay_id": delay.id},
     )
     if data.new_estimated_delivery is not None:
-        await update_order_eta(session, uow, order, now=now, source=source, explicit=data.new_estimated_delivery)
+        await update_order_eta(
+            session, uow, order, now=now, source=source, explicit=data.new_estimated_delivery
+        )
     await outbox.enqueue_for_milestone(
         session, uow, order, milestone="delayed", event_seq=event.seq, now=now, delay=delay
     )
@@ -255,7 +360,9 @@ async def open_delay(
 
 
 async def _resolve_open_delays(session: AsyncSession, order: Order, now: datetime) -> None:
-    rows = await session.execute(select(Delay).where(Delay.order_id == order.id, Delay.state == "open"))
+    rows = await session.execute(
+        select(Delay).where(col(Delay.order_id) == order.id, col(Delay.state) == "open")
+    )
     for delay in rows.scalars():
         delay.state = "resolved"
         delay.resolved_at = now
@@ -263,12 +370,20 @@ async def _resolve_open_delays(session: AsyncSession, order: Order, now: datetim
 
 
 async def settle_order_status(
-    session: AsyncSession, uow: UnitOfWork, order: Order, *, now: datetime, occurred_at: datetime,
-    source: str, shipment_id: int | None,
+    session: AsyncSession,
+    uow: UnitOfWork,
+    order: Order,
+    *,
+    now: datetime,
+    occurred_at: datetime,
+    source: str,
+    shipment_id: int | None,
 ) -> str | None:
     """Derive the order's status from its shipments; record and announce a change."""
     milestones = await shipment_milestones(session, order)
-    derived = derive_order_status(OrderStatus(order.status), milestones, await all_items_shipped(session, order))
+    derived = derive_order_status(
+        OrderStatus(order.status), milestones, await all_items_shipped(session, order)
+    )
     if derived.value == order.status:
         return None
     order.status = derived.value
@@ -277,8 +392,18 @@ async def settle_order_status(
         order.delivered_at = occurred_at
         await _resolve_open_delays(session, order, now)
     event = append_event(
-        session, uow, order, kind="status", status=derived.value, occurred_at=occurred_at, now=now,
-        message=STATUS_MESSAGES[derived.value], source=source, shipment_id=shipment_id,
+        session,
+        uow,
+        order,
+        kind="status",
+        status=derived.value,
+        occurred_at=occurred_at,
+        now=now,
+        message=STATUS_MESSAGES[derived.value],
+        source=source,
+        shipment_id=shipment_id,
     )
-    await outbox.enqueue_for_milestone(session, uow, order, milestone=derived.value, event_seq=event.seq, now=now)
+    await outbox.enqueue_for_milestone(
+        session, uow, order, milestone=derived.value, event_seq=event.seq, now=now
+    )
     return derived.value

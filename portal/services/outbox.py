@@ -13,13 +13,23 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from carriers.links import carrier_name, tracking_url
 
 from ..models import Delay, Notification, Order, OrderItem, Shipment, TemplateVersion
 from ..notify.gate import Notice, OrderFacts, check
-from ..notify.kinds import Channel, Milestone
-from ..notify.rules import Contact, CustomerPrefs, PlannedNotice, Rules, idempotency_key, load_rules, plan, send_after
+from ..notify.kinds import Channel, Milestone, NotificationKind
+from ..notify.rules import (
+    Contact,
+    CustomerPrefs,
+    PlannedNotice,
+    Rules,
+    idempotency_key,
+    load_rules,
+    plan,
+    send_after,
+)
 from ..notify.templates import NoticeContext, RenderError, TemplateSet
 from ..settings import Settings
 from ..web.presenters import zone
@@ -42,9 +52,13 @@ class Notifier:
 
     async def templates(self, session: AsyncSession) -> TemplateSet:
         """The shipped templates with the edited versions stored in the database over them."""
-        mark = (await session.execute(select(func.max(TemplateVersion.id)))).scalar() or 0
+        mark = (await session.execute(select(func.max(col(TemplateVersion.id))))).scalar() or 0
         if self._templates is None or mark != self._templates_mark:
-            rows = (await session.execute(select(TemplateVersion).order_by(TemplateVersion.version))).scalars()  # type: ignore[arg-type]
+            rows = (
+                await session.execute(
+                    select(TemplateVersion).order_by(col(TemplateVersion.version))
+                )
+            ).scalars()
             overrides = {(r.kind, r.channel, r.locale, r.part): (r.version, r.source) for r in rows}
             self._templates = TemplateSet.load_default(overrides=overrides)
             self._templates_mark = mark
@@ -64,8 +78,13 @@ class NoticeFacts:
 
     def dumps(self) -> str:
         return json.dumps(
-            {"portal_url": self.portal_url, "tracking_number": self.tracking_number, "carrier": self.carrier,
-             "carrier_url": self.carrier_url, "eta": self.eta.isoformat() if self.eta else None}
+            {
+                "portal_url": self.portal_url,
+                "tracking_number": self.tracking_number,
+                "carrier": self.carrier,
+                "carrier_url": self.carrier_url,
+                "eta": self.eta.isoformat() if self.eta else None,
+            }
         )
 
     @staticmethod
@@ -82,14 +101,18 @@ class NoticeFacts:
 
 
 def customer_prefs(order: Order) -> CustomerPrefs:
-    opted = frozenset(Channel(c) for c in order.opt_out_channels.split(",") if c in Channel.__members__.values())
+    opted = frozenset(
+        Channel(c) for c in order.opt_out_channels.split(",") if c in Channel.__members__.values()
+    )
     return CustomerPrefs(opted_out=opted, timezone=order.timezone, locale=order.locale)
 
 
-async def order_facts(session: AsyncSession, order: Order, now: datetime, link_valid: bool) -> OrderFacts:
+async def order_facts(
+    session: AsyncSession, order: Order, now: datetime, link_valid: bool
+) -> OrderFacts:
     rows = await session.execute(
-        select(Shipment.tracking_number, Shipment.carrier).where(
-            Shipment.order_id == order.id, Shipment.status != "cancelled"
+        select(col(Shipment.tracking_number), col(Shipment.carrier)).where(
+            col(Shipment.order_id) == order.id, col(Shipment.status) != "cancelled"
         )
     )
     return OrderFacts(
@@ -103,10 +126,10 @@ async def order_facts(session: AsyncSession, order: Order, now: datetime, link_v
 
 def gate_notice(row: Notification, facts: NoticeFacts) -> Notice:
     return Notice(
-        kind=row.kind,  # type: ignore[arg-type]
-        channel=row.channel,  # type: ignore[arg-type]
+        kind=NotificationKind(row.kind),
+        channel=Channel(row.channel),
         recipient=row.recipient,
-        milestone=row.milestone,  # type: ignore[arg-type]
+        milestone=Milestone(row.milestone),
         subject=row.subject if row.channel == Channel.EMAIL else None,
         text=row.body,
         html=row.html,
@@ -119,17 +142,30 @@ def gate_notice(row: Notification, facts: NoticeFacts) -> Notice:
 
 
 async def _context(
-    session: AsyncSession, settings: Settings, order: Order, portal_url: str, token_path: str,
-    shipment: Shipment | None, delay: Delay | None,
+    session: AsyncSession,
+    settings: Settings,
+    order: Order,
+    portal_url: str,
+    token_path: str,
+    shipment: Shipment | None,
+    delay: Delay | None,
 ) -> tuple[NoticeContext, NoticeFacts]:
     items = (
-        await session.execute(select(OrderItem).where(OrderItem.order_id == order.id).order_by(OrderItem.position))  # type: ignore[arg-type]
+        await session.execute(
+            select(OrderItem)
+            .where(col(OrderItem.order_id) == order.id)
+            .order_by(col(OrderItem.position))
+        )
     ).scalars()
     facts = NoticeFacts(portal_url=portal_url, eta=order.estimated_delivery)
     carrier_fields: dict[str, Any] = {}
     if shipment is not None:
         link = shipment.public_url or tracking_url(shipment.carrier, shipment.tracking_number)
-        facts.tracking_number, facts.carrier, facts.carrier_url = shipment.tracking_number, shipment.carrier, link
+        facts.tracking_number, facts.carrier, facts.carrier_url = (
+            shipment.tracking_number,
+            shipment.carrier,
+            link,
+        )
         facts.eta = shipment.estimated_delivery or order.estimated_delivery
         carrier_fields = {
             "carrier": shipment.carrier,
@@ -193,17 +229,20 @@ async def enqueue_for_milestone(
     if notifier is None:
         raise RuntimeError("a change that notifies needs a UnitOfWork with a notifier")
     prefs = customer_prefs(order)
-    planned = plan(notifier.rules, milestone, prefs, Contact(order.customer_email, order.customer_phone))
+    planned = plan(
+        notifier.rules, milestone, prefs, Contact(order.customer_email, order.customer_phone)
+    )
     if not planned:
         return 0
     fresh = [
-        (notice, idempotency_key(order.order_number, notice, _ref(notice, shipment, delay))) for notice in planned
+        (notice, idempotency_key(order.order_number, notice, _ref(notice, shipment, delay)))
+        for notice in planned
     ]
     taken = set(
         (
             await session.execute(
-                select(Notification.idempotency_key).where(
-                    Notification.idempotency_key.in_([key for _, key in fresh])  # type: ignore[attr-defined]
+                select(col(Notification.idempotency_key)).where(
+                    col(Notification.idempotency_key).in_([key for _, key in fresh])
                 )
             )
         ).scalars()
@@ -212,20 +251,35 @@ async def enqueue_for_milestone(
     if not fresh:
         return 0
     if link is None:
-        link = issue_link(session, order, now=now, expires_in_days=PLACEMENT_LINK_DAYS, created_by="notification")
+        link = issue_link(
+            session, order, now=now, expires_in_days=PLACEMENT_LINK_DAYS, created_by="notification"
+        )
     await session.flush()
     settings = notifier.settings
-    ctx, facts = await _context(session, settings, order, settings.url(link.path()), link.path(), shipment, delay)
+    ctx, facts = await _context(
+        session, settings, order, settings.url(link.path()), link.path(), shipment, delay
+    )
     templates = await notifier.templates(session)
     current = await order_facts(session, order, now, link_valid=True)
     assert order.id is not None
     for notice, key in fresh:
         row = Notification(
-            order_id=order.id, idempotency_key=key, kind=notice.kind.value, channel=notice.channel.value,
-            milestone=notice.milestone.value, event_seq=event_seq,
-            shipment_id=shipment.id if shipment else None, delay_id=delay.id if delay else None,
-            portal_link_id=link.link.id, facts=facts.dumps(), recipient=notice.recipient, locale=order.locale,
-            state="pending", body="", created_at=now, due_at=send_after(notice.channel, now, prefs),
+            order_id=order.id,
+            idempotency_key=key,
+            kind=notice.kind.value,
+            channel=notice.channel.value,
+            milestone=notice.milestone.value,
+            event_seq=event_seq,
+            shipment_id=shipment.id if shipment else None,
+            delay_id=delay.id if delay else None,
+            portal_link_id=link.link.id,
+            facts=facts.dumps(),
+            recipient=notice.recipient,
+            locale=order.locale,
+            state="pending",
+            body="",
+            created_at=now,
+            due_at=send_after(notice.channel, now, prefs),
         )
         try:
             rendered = templates.render(notice.kind, notice.channel, order.locale, ctx)
@@ -237,7 +291,9 @@ async def enqueue_for_milestone(
             verdict = check(gate_notice(row, facts), current)
             if not verdict.ok:
                 row.state = verdict.outcome.value
-                row.blocked_reason = f"{verdict.reason.value if verdict.reason else ''}: {verdict.message}"[:500]
+                row.blocked_reason = (
+                    f"{verdict.reason.value if verdict.reason else ''}: {verdict.message}"[:500]
+                )
         session.add(row)
         uow.notifications += 1
     return len(fresh)

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from ..errors import NotFound
 from ..models import Order, OrderEvent
@@ -30,7 +31,11 @@ class Published:
 
     def encode(self) -> bytes:
         return json.dumps(
-            {"order": self.order_number, "seq": self.seq, "event": {"kind": self.kind, "status": self.status}},
+            {
+                "order": self.order_number,
+                "seq": self.seq,
+                "event": {"kind": self.kind, "status": self.status},
+            },
             separators=(",", ":"),
         ).encode()
 
@@ -38,7 +43,9 @@ class Published:
     def decode(data: bytes) -> Published:
         raw = json.loads(data)
         event = raw.get("event") or {}
-        return Published(str(raw["order"]), int(raw["seq"]), str(event.get("kind", "")), event.get("status"))
+        return Published(
+            str(raw["order"]), int(raw["seq"]), str(event.get("kind", "")), event.get("status")
+        )
 
 
 @dataclass
@@ -55,7 +62,7 @@ class UnitOfWork:
 
 async def lock_order(session: AsyncSession, order_number: str) -> Order:
     """Load an order for change; on PostgreSQL the row is locked so seq numbers never clash."""
-    stmt = select(Order).where(Order.order_number == order_number).with_for_update()
+    stmt = select(Order).where(col(Order.order_number) == order_number).with_for_update()
     order = (await session.execute(stmt)).scalar_one_or_none()
     if order is None:
         raise NotFound(f"no order {order_number!r}")
@@ -63,7 +70,7 @@ async def lock_order(session: AsyncSession, order_number: str) -> Order:
 
 
 async def lock_order_by_id(session: AsyncSession, order_id: int) -> Order:
-    stmt = select(Order).where(Order.id == order_id).with_for_update()
+    stmt = select(Order).where(col(Order.id) == order_id).with_for_update()
     return (await session.execute(stmt)).scalar_one()
 
 

@@ -8,6 +8,7 @@ from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from carriers.links import carrier_name, tracking_url
 
@@ -122,8 +123,8 @@ def timeline_order(events: list[EventView]) -> list[EventView]:
 async def load_events(session: AsyncSession, order_id: int, after_seq: int = 0) -> list[EventView]:
     stmt = (
         select(OrderEvent)
-        .where(OrderEvent.order_id == order_id, OrderEvent.seq > after_seq)
-        .order_by(OrderEvent.seq)  # type: ignore[arg-type]
+        .where(col(OrderEvent.order_id) == order_id, col(OrderEvent.seq) > after_seq)
+        .order_by(col(OrderEvent.seq))
     )
     return [_event_view(e) for e in (await session.execute(stmt)).scalars()]
 
@@ -133,7 +134,9 @@ async def load_order_view(session: AsyncSession, order: Order) -> OrderView:
     items = list(
         (
             await session.execute(
-                select(OrderItem).where(OrderItem.order_id == order.id).order_by(OrderItem.position)  # type: ignore[arg-type]
+                select(OrderItem)
+                .where(col(OrderItem.order_id) == order.id)
+                .order_by(col(OrderItem.position))
             )
         ).scalars()
     )
@@ -141,7 +144,9 @@ async def load_order_view(session: AsyncSession, order: Order) -> OrderView:
     shipments = list(
         (
             await session.execute(
-                select(Shipment).where(Shipment.order_id == order.id).order_by(Shipment.id)  # type: ignore[arg-type]
+                select(Shipment)
+                .where(col(Shipment.order_id) == order.id)
+                .order_by(col(Shipment.id))
             )
         ).scalars()
     )
@@ -150,7 +155,7 @@ async def load_order_view(session: AsyncSession, order: Order) -> OrderView:
         rows = (
             await session.execute(
                 select(ShipmentItem).where(
-                    ShipmentItem.shipment_id.in_([s.id for s in shipments])  # type: ignore[union-attr]
+                    col(ShipmentItem.shipment_id).in_([s.id for s in shipments])
                 )
             )
         ).scalars()
@@ -162,12 +167,12 @@ async def load_order_view(session: AsyncSession, order: Order) -> OrderView:
     delays = list(
         (
             await session.execute(
-                select(Delay).where(Delay.order_id == order.id).order_by(Delay.id)  # type: ignore[arg-type]
+                select(Delay).where(col(Delay.order_id) == order.id).order_by(col(Delay.id))
             )
         ).scalars()
     )
     feedback = (
-        await session.execute(select(Feedback).where(Feedback.order_id == order.id))
+        await session.execute(select(Feedback).where(col(Feedback.order_id) == order.id))
     ).scalar_one_or_none()
     events = await load_events(session, order.id)
     return OrderView(

@@ -11,6 +11,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from carriers.base import CarrierAdapter, ParsedWebhook, PayloadError, TrackingUpdate
 from carriers.status import ReasonCode, ShipmentStatus
@@ -51,7 +52,13 @@ def audit_headers(headers: Mapping[str, str]) -> str:
 
 def checkpoint_fingerprint(update: TrackingUpdate) -> str:
     raw = "|".join(
-        [update.tracking_number, update.occurred_at.isoformat(), update.status.value, update.carrier_status, update.message]
+        [
+            update.tracking_number,
+            update.occurred_at.isoformat(),
+            update.status.value,
+            update.carrier_status,
+            update.message,
+        ]
     )
     return hashlib.sha256(raw.encode()).hexdigest()[:32]
 
@@ -70,15 +77,22 @@ async def record_dead_letter(
         async with db.write() as session:
             existing = (
                 await session.execute(
-                    select(WebhookReceipt).where(WebhookReceipt.carrier == carrier, WebhookReceipt.dedupe_key == key)
+                    select(WebhookReceipt).where(
+                        col(WebhookReceipt.carrier) == carrier,
+                        col(WebhookReceipt.dedupe_key) == key,
+                    )
                 )
             ).scalar_one_or_none()
             if existing is not None:
                 return existing.id
             receipt = WebhookReceipt(
-                carrier=carrier, dedupe_key=key, outcome=Outcome.DEAD_LETTER,
-                body=body.decode("utf-8", errors="replace"), headers=audit_headers(headers),
-                error=error[:1000], received_at=now,
+                carrier=carrier,
+                dedupe_key=key,
+                outcome=Outcome.DEAD_LETTER,
+                body=body.decode("utf-8", errors="replace"),
+                headers=audit_headers(headers),
+                error=error[:1000],
+                received_at=now,
             )
             session.add(receipt)
             await session.flush()
@@ -88,30 +102,42 @@ async def record_dead_letter(
 
 
 async def ingest(
-    db: Database, uow: UnitOfWork, carrier: str, parsed: ParsedWebhook, body: bytes,
-    headers: Mapping[str, str], now: datetime,
+    db: Database,
+    uow: UnitOfWork,
+    carrier: str,
+    parsed: ParsedWebhook,
+    body: bytes,
+    headers: Mapping[str, str],
+    now: datetime,
 ) -> IngestResult:
     """Store the receipt and apply its updates once; a repeated dedupe key changes nothing."""
     try:
         async with db.write() as session:
             existing = (
                 await session.execute(
-                    select(WebhookReceipt.id).where(
-                        WebhookReceipt.carrier == carrier, WebhookReceipt.dedupe_key == parsed.dedupe_key
+                    select(col(WebhookReceipt.id)).where(
+                        col(WebhookReceipt.carrier) == carrier,
+                        col(WebhookReceipt.dedupe_key) == parsed.dedupe_key,
                     )
                 )
             ).first()
             if existing is not None:
                 return IngestResult(Outcome.DUPLICATE, existing[0])
             receipt = WebhookReceipt(
-                carrier=carrier, dedupe_key=parsed.dedupe_key[:200], outcome=Outcome.UNMATCHED,
-                body=body.decode("utf-8", errors="replace"), headers=audit_headers(headers),
-                tracking_numbers=_tracking_list(parsed)[:1000], received_at=now,
+                carrier=carrier,
+                dedupe_key=parsed.dedupe_key[:200],
+                outcome=Outcome.UNMATCHED,
+                body=body.decode("utf-8", errors="replace"),
+                headers=audit_headers(headers),
+                tracking_numbers=_tracking_list(parsed)[:1000],
+                received_at=now,
             )
             session.add(receipt)
             # On PostgreSQL a concurrent duplicate waits here on the unique index.
             await session.flush()
-            applied, unmatched = await apply_updates(session, uow, parsed.updates, now=now, source=f"carrier:{carrier}")
+            applied, unmatched = await apply_updates(
+                session, uow, parsed.updates, now=now, source=f"carrier:{carrier}"
+            )
             receipt.outcome = Outcome.APPLIED if not unmatched else Outcome.UNMATCHED
             if applied and not unmatched:
                 receipt.applied_at = now
@@ -123,7 +149,11 @@ async def ingest(
 
 async def _find_shipment(session: AsyncSession, update: TrackingUpdate) -> Shipment | None:
     rows = list(
-        (await session.execute(select(Shipment).where(Shipment.tracking_number == update.tracking_number))).scalars()
+        (
+            await session.execute(
+                select(Shipment).where(col(Shipment.tracking_number) == update.tracking_number)
+            )
+        ).scalars()
     )
     if len(rows) <= 1:
         return rows[0] if rows else None
@@ -132,14 +162,21 @@ async def _find_shipment(session: AsyncSession, update: TrackingUpdate) -> Shipm
 
 
 async def apply_updates(
-    session: AsyncSession, uow: UnitOfWork, updates: tuple[TrackingUpdate, ...], *, now: datetime, source: str,
+    session: AsyncSession,
+    uow: UnitOfWork,
+    updates: tuple[TrackingUpdate, ...],
+    *,
+    now: datetime,
+    source: str,
     only_shipment: Shipment | None = None,
 ) -> tuple[int, list[str]]:
     """Apply checkpoints oldest first. Returns (events recorded, tracking numbers not found)."""
     by_shipment: dict[int, tuple[Shipment, list[TrackingUpdate]]] = {}
     unmatched: list[str] = []
     for update in sorted(updates, key=lambda u: u.occurred_at):
-        shipment = only_shipment if only_shipment is not None else await _find_shipment(session, update)
+        shipment = (
+            only_shipment if only_shipment is not None else await _find_shipment(session, update)
+        )
         if shipment is None or shipment.tracking_number != update.tracking_number:
             if shipment is None and update.tracking_number not in unmatched:
                 unmatched.append(update.tracking_number)
@@ -148,13 +185,20 @@ async def apply_updates(
         by_shipment.setdefault(shipment.id, (shipment, []))[1].append(update)
     recorded = 0
     for shipment, shipment_updates in by_shipment.values():
-        recorded += await _apply_to_shipment(session, uow, shipment, shipment_updates, now=now, source=source)
+        recorded += await _apply_to_shipment(
+            session, uow, shipment, shipment_updates, now=now, source=source
+        )
     return recorded, unmatched
 
 
 async def _apply_to_shipment(
-    session: AsyncSession, uow: UnitOfWork, shipment: Shipment, updates: list[TrackingUpdate], *,
-    now: datetime, source: str,
+    session: AsyncSession,
+    uow: UnitOfWork,
+    shipment: Shipment,
+    updates: list[TrackingUpdate],
+    *,
+    now: datetime,
+    source: str,
 ) -> int:
     order = await lock_order_by_id(session, shipment.order_id)
     assert shipment.id is not None
@@ -163,12 +207,16 @@ async def _apply_to_shipment(
     for update in updates:
         fingerprint = checkpoint_fingerprint(update)
         seen = await session.execute(
-            select(OrderEvent.id).where(OrderEvent.order_id == order.id, OrderEvent.fingerprint == fingerprint)
+            select(col(OrderEvent.id)).where(
+                col(OrderEvent.order_id) == order.id, col(OrderEvent.fingerprint) == fingerprint
+            )
         )
         if seen.first() is not None:
             continue  # the carrier repeated history we already hold
         state = ShipmentState(
-            ShipmentStatus(shipment.status), ShipmentStatus(shipment.milestone), shipment.status_occurred_at
+            ShipmentStatus(shipment.status),
+            ShipmentStatus(shipment.milestone),
+            shipment.status_occurred_at,
         )
         decision = apply_checkpoint(state, update.status, update.occurred_at)
         if decision.applied:
@@ -176,22 +224,38 @@ async def _apply_to_shipment(
             shipment.milestone = decision.state.milestone.value
             shipment.status_occurred_at = decision.state.status_occurred_at
             shipment.reason_code = update.reason_code.value if update.reason_code else None
-            if decision.state.milestone == ShipmentStatus.DELIVERED and shipment.delivered_at is None:
+            if (
+                decision.state.milestone == ShipmentStatus.DELIVERED
+                and shipment.delivered_at is None
+            ):
                 shipment.delivered_at = update.occurred_at
             last_applied = update.occurred_at
         if update.public_url and not shipment.public_url:
             shipment.public_url = update.public_url[:500]
         session.add(shipment)
         append_event(
-            session, uow, order, kind="checkpoint", status=update.status.value, occurred_at=update.occurred_at,
-            now=now, message=update.message or update.status.value.replace("_", " "),
+            session,
+            uow,
+            order,
+            kind="checkpoint",
+            status=update.status.value,
+            occurred_at=update.occurred_at,
+            now=now,
+            message=update.message or update.status.value.replace("_", " "),
             location=update.location.label() if update.location else None,
-            reason_code=update.reason_code.value if update.reason_code else None, source=source,
-            shipment_id=shipment.id, applied=decision.applied, fingerprint=fingerprint,
+            reason_code=update.reason_code.value if update.reason_code else None,
+            source=source,
+            shipment_id=shipment.id,
+            applied=decision.applied,
+            fingerprint=fingerprint,
             data={"carrier_status": update.carrier_status},
         )
         recorded += 1
-        if decision.applied and update.estimated_delivery and update.estimated_delivery != shipment.estimated_delivery:
+        if (
+            decision.applied
+            and update.estimated_delivery
+            and update.estimated_delivery != shipment.estimated_delivery
+        ):
             shipment.estimated_delivery = update.estimated_delivery
             session.add(shipment)
             await session.flush()
@@ -201,36 +265,59 @@ async def _apply_to_shipment(
     await session.flush()
     if last_applied is not None:
         await order_service.settle_order_status(
-            session, uow, order, now=now, occurred_at=last_applied, source=source, shipment_id=shipment.id
+            session,
+            uow,
+            order,
+            now=now,
+            occurred_at=last_applied,
+            source=source,
+            shipment_id=shipment.id,
         )
     return recorded
 
 
 async def _open_carrier_delay(
-    session: AsyncSession, uow: UnitOfWork, order: Order, shipment: Shipment, update: TrackingUpdate, *,
-    now: datetime, source: str,
+    session: AsyncSession,
+    uow: UnitOfWork,
+    order: Order,
+    shipment: Shipment,
+    update: TrackingUpdate,
+    *,
+    now: datetime,
+    source: str,
 ) -> None:
     """An exception or failed attempt opens a delay, unless one is already open for the shipment."""
     if order.status in ("delivered", "cancelled", "returned"):
         return
     open_ = await session.execute(
-        select(Delay.id).where(Delay.shipment_id == shipment.id, Delay.state == "open")
+        select(col(Delay.id)).where(
+            col(Delay.shipment_id) == shipment.id, col(Delay.state) == "open"
+        )
     )
     if open_.first() is not None:
         return
     reason = update.reason_code or (
-        ReasonCode.RECIPIENT_UNAVAILABLE if update.status == ShipmentStatus.ATTEMPT_FAILED else ReasonCode.CARRIER
+        ReasonCode.RECIPIENT_UNAVAILABLE
+        if update.status == ShipmentStatus.ATTEMPT_FAILED
+        else ReasonCode.CARRIER
     )
     data = DelayCreate(
         reason_code=reason,
         message=update.message or "The carrier reported a problem with your parcel.",
         new_estimated_delivery=update.estimated_delivery,
     )
-    await order_service.open_delay(session, uow, order, data, now=now, source=source, shipment_id=shipment.id)
+    await order_service.open_delay(
+        session, uow, order, data, now=now, source=source, shipment_id=shipment.id
+    )
 
 
 async def apply_unmatched(
-    session: AsyncSession, uow: UnitOfWork, order: Order, shipment: Shipment, *, now: datetime,
+    session: AsyncSession,
+    uow: UnitOfWork,
+    order: Order,
+    shipment: Shipment,
+    *,
+    now: datetime,
     adapters: Mapping[str, CarrierAdapter] | None = None,
 ) -> int:
     """Apply webhooks that named this tracking number before the shop registered it."""
@@ -240,10 +327,10 @@ async def apply_unmatched(
     rows = await session.execute(
         select(WebhookReceipt)
         .where(
-            WebhookReceipt.outcome == Outcome.UNMATCHED,
-            WebhookReceipt.tracking_numbers.contains(f",{shipment.tracking_number},"),  # type: ignore[attr-defined]
+            col(WebhookReceipt.outcome) == Outcome.UNMATCHED,
+            col(WebhookReceipt.tracking_numbers).contains(f",{shipment.tracking_number},"),
         )
-        .order_by(WebhookReceipt.id)  # type: ignore[arg-type]
+        .order_by(col(WebhookReceipt.id))
     )
     applied = 0
     for receipt in rows.scalars():
@@ -255,12 +342,20 @@ async def apply_unmatched(
         except PayloadError:
             continue
         mine = tuple(u for u in parsed.updates if u.tracking_number == shipment.tracking_number)
-        count, _ = await apply_updates(session, uow, mine, now=now, source=f"carrier:{receipt.carrier}", only_shipment=shipment)
+        count, _ = await apply_updates(
+            session, uow, mine, now=now, source=f"carrier:{receipt.carrier}", only_shipment=shipment
+        )
         applied += count
         still_unknown = [
-            number for number in {u.tracking_number for u in parsed.updates}
+            number
+            for number in {u.tracking_number for u in parsed.updates}
             if number != shipment.tracking_number
-            and (await session.execute(select(Shipment.id).where(Shipment.tracking_number == number))).first() is None
+            and (
+                await session.execute(
+                    select(col(Shipment.id)).where(col(Shipment.tracking_number) == number)
+                )
+            ).first()
+            is None
         ]
         if not still_unknown:
             receipt.outcome = Outcome.APPLIED
@@ -269,7 +364,9 @@ async def apply_unmatched(
     return applied
 
 
-async def replay(db: Database, uow: UnitOfWork, receipt_id: int, adapter: CarrierAdapter, now: datetime) -> IngestResult:
+async def replay(
+    db: Database, uow: UnitOfWork, receipt_id: int, adapter: CarrierAdapter, now: datetime
+) -> IngestResult:
     """Parse a kept body again (after a fix) and apply it; for dead letters and unmatched ones."""
     async with db.write() as session:
         receipt = await session.get(WebhookReceipt, receipt_id)
@@ -285,10 +382,10 @@ async def replay(db: Database, uow: UnitOfWork, receipt_id: int, adapter: Carrie
             return IngestResult(Outcome.DEAD_LETTER, receipt.id, error=str(exc))
         twin = (
             await session.execute(
-                select(WebhookReceipt.id).where(
-                    WebhookReceipt.carrier == receipt.carrier,
-                    WebhookReceipt.dedupe_key == parsed.dedupe_key,
-                    WebhookReceipt.id != receipt.id,
+                select(col(WebhookReceipt.id)).where(
+                    col(WebhookReceipt.carrier) == receipt.carrier,
+                    col(WebhookReceipt.dedupe_key) == parsed.dedupe_key,
+                    col(WebhookReceipt.id) != receipt.id,
                 )
             )
         ).first()
@@ -296,7 +393,9 @@ async def replay(db: Database, uow: UnitOfWork, receipt_id: int, adapter: Carrie
             receipt.outcome = Outcome.DUPLICATE
             session.add(receipt)
             return IngestResult(Outcome.DUPLICATE, receipt.id)
-        applied, unmatched = await apply_updates(session, uow, parsed.updates, now=now, source=f"carrier:{receipt.carrier}")
+        applied, unmatched = await apply_updates(
+            session, uow, parsed.updates, now=now, source=f"carrier:{receipt.carrier}"
+        )
         receipt.dedupe_key = parsed.dedupe_key[:200]
         receipt.tracking_numbers = _tracking_list(parsed)[:1000]
         receipt.outcome = Outcome.UNMATCHED if unmatched else Outcome.APPLIED

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from carriers.registry import get_adapter
 from realtime.broker import create_broker
@@ -18,12 +19,14 @@ from .outbox import Notifier
 from .timeline import UnitOfWork, order_channel
 
 
-async def list_receipts(settings: Settings, outcome: str | None, limit: int) -> list[dict[str, Any]]:
+async def list_receipts(
+    settings: Settings, outcome: str | None, limit: int
+) -> list[dict[str, Any]]:
     db = Database(settings.database_url, pool_size=1)
     try:
-        stmt = select(WebhookReceipt).order_by(WebhookReceipt.id.desc()).limit(limit)  # type: ignore[union-attr]
+        stmt = select(WebhookReceipt).order_by(col(WebhookReceipt.id).desc()).limit(limit)
         if outcome:
-            stmt = stmt.where(WebhookReceipt.outcome == outcome)
+            stmt = stmt.where(col(WebhookReceipt.outcome) == outcome)
         async with db.read() as session:
             rows = list((await session.execute(stmt)).scalars())
         return [
@@ -62,11 +65,18 @@ async def replay_receipt(settings: Settings, receipt_id: int) -> dict[str, Any]:
         await broker.start()
         for published in uow.published:
             try:
-                await broker.publish(order_channel(settings.instance, published.order_number), published.encode())
+                await broker.publish(
+                    order_channel(settings.instance, published.order_number), published.encode()
+                )
             except Exception:  # noqa: S112 - the database has it; pages repair from there
                 continue
-        return {"outcome": result.outcome, "id": receipt_id, "events": result.applied_events,
-                "unmatched": list(result.unmatched), "error": result.error}
+        return {
+            "outcome": result.outcome,
+            "id": receipt_id,
+            "events": result.applied_events,
+            "unmatched": list(result.unmatched),
+            "error": result.error,
+        }
     finally:
         await broker.stop()
         await db.dispose()

@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -39,7 +40,9 @@ class PayloadTooLarge(PortalError):
     code = "payload_too_large"
 
 
-async def read_json(request: Request, model: type[Model], *, optional: bool = False) -> tuple[Model, bytes]:
+async def read_json(
+    request: Request, model: type[Model], *, optional: bool = False
+) -> tuple[Model, bytes]:
     """Parse the body into `model`, or raise a clear 4xx naming what is wrong."""
     length = request.headers.get("content-length")
     if length is not None and length.isdigit() and int(length) > MAX_BODY:
@@ -95,7 +98,9 @@ async def get_order(request: Request) -> Response:
 
 
 async def _find(session: AsyncSession, number: str) -> Order:
-    order = (await session.execute(select(Order).where(Order.order_number == number))).scalar_one_or_none()
+    order = (
+        await session.execute(select(Order).where(col(Order.order_number) == number))
+    ).scalar_one_or_none()
     if order is None:
         raise NotFound(f"no order {number!r}")
     return order
@@ -164,7 +169,10 @@ async def create_link(request: Request) -> Response:
     async def handler(session: AsyncSession, uow: UnitOfWork) -> tuple[int, dict[str, Any]]:
         order = await lock_order(session, request.path_params["order_number"])
         issued = issue_link(
-            session, order, now=runtime.clock(), expires_in_days=data.expires_in_days,
+            session,
+            order,
+            now=runtime.clock(),
+            expires_in_days=data.expires_in_days,
             created_by=_source(key.name),
         )
         await session.flush()
@@ -184,7 +192,9 @@ async def list_notifications(request: Request) -> Response:
         order = await _find(session, request.path_params["order_number"])
         rows = (
             await session.execute(
-                select(Notification).where(Notification.order_id == order.id).order_by(Notification.id)  # type: ignore[arg-type]
+                select(Notification)
+                .where(col(Notification.order_id) == order.id)
+                .order_by(col(Notification.id))
             )
         ).scalars()
         items = [notification_json(n) for n in rows]

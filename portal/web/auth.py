@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import select, update
+from sqlmodel import col
 from starlette.requests import Request
 
 from ..errors import Forbidden, Unauthorized
@@ -29,7 +30,7 @@ async def require_api_key(request: Request, scope: str) -> ApiKey:
     now: datetime = runtime.clock()
     async with runtime.db.read() as session:
         key = (
-            await session.execute(select(ApiKey).where(ApiKey.key_hash == hash_token(token)))
+            await session.execute(select(ApiKey).where(col(ApiKey.key_hash) == hash_token(token)))
         ).scalar_one_or_none()
     if key is None or key.revoked_at is not None:
         raise Unauthorized("the API key is not valid")
@@ -40,6 +41,6 @@ async def require_api_key(request: Request, scope: str) -> ApiKey:
         # Coarse on purpose: a write per request would serialise every API call on SQLite.
         async with runtime.db.write() as session:
             await session.execute(
-                update(ApiKey).where(ApiKey.id == key.id).values(last_used_at=now)  # type: ignore[arg-type]
+                update(ApiKey).where(col(ApiKey.id) == key.id).values(last_used_at=now)
             )
     return key

@@ -18,6 +18,7 @@ from cryptography.fernet import Fernet
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
@@ -59,8 +60,12 @@ async def run_write(request: Request, key: ApiKey, body: bytes, handler: Handler
             if replay is not None:
                 return replay
             record = IdempotencyRecord(
-                api_key_id=key.id, key=idem, request_hash=fingerprint, status_code=0,
-                response_body="", created_at=runtime.clock(),
+                api_key_id=key.id,
+                key=idem,
+                request_hash=fingerprint,
+                status_code=0,
+                response_body="",
+                created_at=runtime.clock(),
             )
             session.add(record)
             await session.flush()
@@ -83,7 +88,7 @@ async def _replay(
     session: AsyncSession, key_id: int, idem: str, fingerprint: str, fernet: Fernet
 ) -> JSONResponse | None:
     stmt = select(IdempotencyRecord).where(
-        IdempotencyRecord.api_key_id == key_id, IdempotencyRecord.key == idem
+        col(IdempotencyRecord.api_key_id) == key_id, col(IdempotencyRecord.key) == idem
     )
     record = (await session.execute(stmt)).scalar_one_or_none()
     if record is None:
@@ -91,4 +96,6 @@ async def _replay(
     if record.request_hash != fingerprint:
         raise Conflict("this Idempotency-Key was already used with a different request")
     body = json.loads(fernet.decrypt(record.response_body.encode()))
-    return JSONResponse(body, status_code=record.status_code, headers={"Idempotent-Replayed": "true"})
+    return JSONResponse(
+        body, status_code=record.status_code, headers={"Idempotent-Replayed": "true"}
+    )

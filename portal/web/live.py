@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import defaultdict
 
 from sqlalchemy import or_, select
-from starlette.websockets import WebSocket
+from sqlmodel import col
 from starlette.routing import WebSocketRoute
+from starlette.websockets import WebSocket
 
 from realtime.hub import Frame
 from realtime.websocket import origin_allowed, pump
 
 from ..models import Order, ShareLink
+from ..runtime import Runtime
 from ..services.links import resolve_link
 from ..services.timeline import Published
-from ..runtime import Runtime
 from ..services.views import OrderView, load_order_view
 from .pages import feedback_csrf
 from .render import LiveContext
@@ -44,7 +46,9 @@ class OrderFeed:
 
     async def _load(self, topic: str) -> tuple[Order | None, OrderView | None]:
         async with self._runtime.db.read() as session:
-            order = (await session.execute(select(Order).where(Order.order_number == topic))).scalar_one_or_none()
+            order = (
+                await session.execute(select(Order).where(col(Order.order_number) == topic))
+            ).scalar_one_or_none()
             if order is None:
                 return None, None
             return order, await load_order_view(session, order)
@@ -97,22 +101,23 @@ class LinkWatch:
             chunk = ids[start : start + 500]
             async with runtime.db.read() as session:
                 rows = await session.execute(
-                    select(ShareLink.id).where(
-                        ShareLink.id.in_(chunk),  # type: ignore[union-attr]
-                        or_(ShareLink.revoked_at.is_not(None), ShareLink.expires_at <= now),  # type: ignore[union-attr, operator]
+                    select(col(ShareLink.id)).where(
+                        col(ShareLink.id).in_(chunk),
+                        or_(
+                            col(ShareLink.revoked_at).is_not(None), col(ShareLink.expires_at) <= now
+                        ),
                     )
                 )
-                dead = [link_id for (link_id,) in rows.all()]
+                dead = [link_id for (link_id,) in rows.all() if link_id is not None]
             for link_id in dead:
                 for websocket in list(self._sockets.get(link_id, ())):
                     await _close_quietly(websocket, 1008, "link revoked")
 
 
 async def _close_quietly(websocket: WebSocket, code: int, reason: str) -> None:
-    try:
+    # The peer may already be gone; then there is nothing to close.
+    with contextlib.suppress(Exception):
         await websocket.close(code=code, reason=reason)
-    except Exception:  # noqa: S110 - the peer may already be gone; nothing to do then
-        pass
 
 
 async def tracking_socket(websocket: WebSocket) -> None:

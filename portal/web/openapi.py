@@ -10,7 +10,13 @@ from pydantic.json_schema import models_json_schema
 
 from ..schemas import DelayCreate, LinkCreate, OrderCreate, ShipmentCreate, StatusChange
 
-_INPUTS: tuple[type[BaseModel], ...] = (OrderCreate, StatusChange, ShipmentCreate, DelayCreate, LinkCreate)
+_INPUTS: tuple[type[BaseModel], ...] = (
+    OrderCreate,
+    StatusChange,
+    ShipmentCreate,
+    DelayCreate,
+    LinkCreate,
+)
 
 
 def _error_response(description: str) -> dict[str, Any]:
@@ -27,7 +33,14 @@ def _ok(description: str, schema: str) -> dict[str, Any]:
     }
 
 
-def _post(summary: str, model: str | None, ok: dict[str, Any], *, code: str = "201", optional: bool = False) -> dict[str, Any]:
+def _post(
+    summary: str,
+    model: str | None,
+    ok: dict[str, Any],
+    *,
+    code: str = "201",
+    optional: bool = False,
+) -> dict[str, Any]:
     op: dict[str, Any] = {
         "summary": summary,
         "security": [{"bearer": []}],
@@ -52,12 +65,19 @@ def _post(summary: str, model: str | None, ok: dict[str, Any], *, code: str = "2
     return op
 
 
-_ORDER_PARAM = {"name": "order_number", "in": "path", "required": True, "schema": {"type": "string"}}
+_ORDER_PARAM = {
+    "name": "order_number",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string"},
+}
 
 
 @cache
 def _components() -> dict[str, Any]:
-    _, defs = models_json_schema([(m, "validation") for m in _INPUTS], ref_template="#/components/schemas/{model}")
+    _, defs = models_json_schema(
+        [(m, "validation") for m in _INPUTS], ref_template="#/components/schemas/{model}"
+    )
     schemas: dict[str, Any] = dict(defs.get("$defs", {}))
     schemas["Error"] = {
         "type": "object",
@@ -66,7 +86,11 @@ def _components() -> dict[str, Any]:
             "error": {
                 "type": "object",
                 "required": ["code", "message"],
-                "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "details": {}},
+                "properties": {
+                    "code": {"type": "string"},
+                    "message": {"type": "string"},
+                    "details": {},
+                },
             }
         },
     }
@@ -118,7 +142,7 @@ def _components() -> dict[str, Any]:
 
 
 def openapi_document(base_url: str) -> dict[str, Any]:
-    read = {
+    read: dict[str, Any] = {
         "security": [{"bearer": []}],
         "parameters": [_ORDER_PARAM],
         "responses": {
@@ -128,31 +152,60 @@ def openapi_document(base_url: str) -> dict[str, Any]:
     }
     paths: dict[str, Any] = {
         "/api/v1/orders": {
-            "post": _post("Create an order; sends the confirmation", "OrderCreate", _ok("created", "Order"))
+            "post": _post(
+                "Create an order; sends the confirmation", "OrderCreate", _ok("created", "Order")
+            )
         },
         "/api/v1/orders/{order_number}": {
-            "get": {**read, "summary": "The order with shipments, delays and timeline",
-                    "responses": {**read["responses"], "200": _ok("the order", "Order")}}
+            "get": {
+                **read,
+                "summary": "The order with shipments, delays and timeline",
+                "responses": {**read["responses"], "200": _ok("the order", "Order")},
+            }
         },
         "/api/v1/orders/{order_number}/status": {
-            "post": {**_post("Set processing, packed or cancelled", "StatusChange", _ok("the order", "Order"), code="200"),
-                     "parameters": [_ORDER_PARAM, {"$ref": "#/components/parameters/IdempotencyKey"}]}
+            "post": {
+                **_post(
+                    "Set processing, packed or cancelled",
+                    "StatusChange",
+                    _ok("the order", "Order"),
+                    code="200",
+                ),
+                "parameters": [_ORDER_PARAM, {"$ref": "#/components/parameters/IdempotencyKey"}],
+            }
         },
         "/api/v1/orders/{order_number}/shipments": {
-            "post": {**_post("Register a shipment: marks the order shipped", "ShipmentCreate", _ok("the shipment", "Shipment")),
-                     "parameters": [_ORDER_PARAM, {"$ref": "#/components/parameters/IdempotencyKey"}]}
+            "post": {
+                **_post(
+                    "Register a shipment: marks the order shipped",
+                    "ShipmentCreate",
+                    _ok("the shipment", "Shipment"),
+                ),
+                "parameters": [_ORDER_PARAM, {"$ref": "#/components/parameters/IdempotencyKey"}],
+            }
         },
         "/api/v1/orders/{order_number}/delays": {
-            "post": {**_post("Record a delay and notify the customer", "DelayCreate", _ok("the delay", "Delay")),
-                     "parameters": [_ORDER_PARAM, {"$ref": "#/components/parameters/IdempotencyKey"}]}
+            "post": {
+                **_post(
+                    "Record a delay and notify the customer",
+                    "DelayCreate",
+                    _ok("the delay", "Delay"),
+                ),
+                "parameters": [_ORDER_PARAM, {"$ref": "#/components/parameters/IdempotencyKey"}],
+            }
         },
         "/api/v1/orders/{order_number}/links": {
-            "post": {**_post("A new share link", "LinkCreate", _ok("the link", "Link"), optional=True),
-                     "parameters": [_ORDER_PARAM, {"$ref": "#/components/parameters/IdempotencyKey"}]}
+            "post": {
+                **_post("A new share link", "LinkCreate", _ok("the link", "Link"), optional=True),
+                "parameters": [_ORDER_PARAM, {"$ref": "#/components/parameters/IdempotencyKey"}],
+            }
         },
         "/api/v1/orders/{order_number}/notifications": {
-            "get": {**read, "summary": "Every notification of the order, with exact content",
-                    "responses": {**read["responses"], "200": _ok("the log", "Notifications")}}
+            "get": {
+                **read,
+                "summary": "Every notification of the order, with exact content",
+                "responses": {**read["responses"], "200": _ok("the log", "Notifications")},
+            }
         },
     }
     return {

@@ -6,6 +6,7 @@ import asyncio
 import time
 
 from sqlalchemy import select
+from sqlmodel import col
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
@@ -16,14 +17,16 @@ from ..schemas import ORDER_NUMBER_RE
 from ..security import constant_time_equal, sign
 from ..services.feedback import save_feedback, validate_feedback
 from ..services.links import count_use, issue_link, resolve_link
-from ..services.timeline import UnitOfWork, lock_order_by_id
+from ..services.timeline import lock_order_by_id
 from ..services.views import OrderView, load_order_view
 from .render import LiveContext, visible_events
 
 LOOKUP_LINK_DAYS = 30
 # Every lookup answer takes at least this long, so timing does not tell whether an order exists.
 LOOKUP_FLOOR_SECONDS = 0.25
-_NOT_FOUND = "We could not find an order with that number and email address. Check both and try again."
+_NOT_FOUND = (
+    "We could not find an order with that number and email address. Check both and try again."
+)
 
 
 def feedback_csrf(secret_key: str, order_number: str) -> str:
@@ -69,16 +72,28 @@ async def tracking_page(request: Request) -> Response:
 
 
 def _render_tracking(
-    request: Request, view: OrderView, order: Order, token: str, *, notice: str | None = None,
-    error: str | None = None, status: int = 200,
+    request: Request,
+    view: OrderView,
+    order: Order,
+    token: str,
+    *,
+    notice: str | None = None,
+    error: str | None = None,
+    status: int = 200,
 ) -> Response:
     runtime = request.app.state.runtime
     ctx = _live_context(request, order, error)
     return runtime.page(
         request,
         "track.html",
-        {"order": view, "events": visible_events(view), "ctx": ctx, "notice": notice, "ws_path": f"/t/{token}/ws",
-         "lang": view.locale.split("-")[0]},
+        {
+            "order": view,
+            "events": visible_events(view),
+            "ctx": ctx,
+            "notice": notice,
+            "ws_path": f"/t/{token}/ws",
+            "lang": view.locale.split("-")[0],
+        },
         status=status,
         headers={"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"},
     )
@@ -95,7 +110,9 @@ async def submit_feedback(request: Request) -> Response:
         return _link_gone(request)
     _, order = found
     csrf = str(form.get("csrf") or "")
-    if not constant_time_equal(csrf, feedback_csrf(runtime.settings.secret_key, order.order_number)):
+    if not constant_time_equal(
+        csrf, feedback_csrf(runtime.settings.secret_key, order.order_number)
+    ):
         raise Conflict("the form expired; reload the page and send it again")
     uow = runtime.new_uow()
     try:
@@ -106,7 +123,9 @@ async def submit_feedback(request: Request) -> Response:
     except PortalError as exc:
         async with runtime.db.read() as session:
             view = await load_order_view(session, order)
-        return _render_tracking(request, view, order, token, error=_explain(exc), status=exc.status_code)
+        return _render_tracking(
+            request, view, order, token, error=_explain(exc), status=exc.status_code
+        )
     await runtime.after_commit(uow)
     return RedirectResponse(f"/t/{token}?thanks=1", status_code=303)
 
@@ -114,7 +133,12 @@ async def submit_feedback(request: Request) -> Response:
 def _explain(exc: PortalError) -> str:
     """The message for a person: the field problems when there are any."""
     if isinstance(exc.details, list) and exc.details:
-        return "; ".join(str(d.get("msg", "")) for d in exc.details if isinstance(d, dict)).capitalize() + "."
+        return (
+            "; ".join(
+                str(d.get("msg", "")) for d in exc.details if isinstance(d, dict)
+            ).capitalize()
+            + "."
+        )
     return exc.message
 
 
@@ -127,7 +151,9 @@ def _client_key(request: Request) -> str:
 
 
 async def lookup_form(request: Request) -> Response:
-    return request.app.state.runtime.page(request, "lookup.html", {"error": None, "order_number": "", "email": ""})
+    return request.app.state.runtime.page(
+        request, "lookup.html", {"error": None, "order_number": "", "email": ""}
+    )
 
 
 async def lookup(request: Request) -> Response:
@@ -136,36 +162,59 @@ async def lookup(request: Request) -> Response:
     started = time.monotonic()
     if not runtime.lookup_limiter.allow(_client_key(request), started):
         return runtime.page(
-            request, "lookup.html",
-            {"error": "Too many attempts. Please wait a few minutes and try again.", "order_number": "", "email": ""},
-            status=429, headers={"Retry-After": str(int(runtime.lookup_limiter.window))},
+            request,
+            "lookup.html",
+            {
+                "error": "Too many attempts. Please wait a few minutes and try again.",
+                "order_number": "",
+                "email": "",
+            },
+            status=429,
+            headers={"Retry-After": str(int(runtime.lookup_limiter.window))},
         )
     form = await request.form(max_files=0, max_fields=5, max_part_size=1024)
     number = (_str(form.get("order_number")) or "").strip()
     email = (_str(form.get("email")) or "").strip().lower()
     if not number or not email:
         return runtime.page(
-            request, "lookup.html",
-            {"error": "Enter your order number and the email address you ordered with.",
-             "order_number": number, "email": email},
+            request,
+            "lookup.html",
+            {
+                "error": "Enter your order number and the email address you ordered with.",
+                "order_number": number,
+                "email": email,
+            },
             status=422,
         )
     order = None
     if ORDER_NUMBER_RE.match(number):
         async with runtime.db.read() as session:
-            order = (await session.execute(select(Order).where(Order.order_number == number))).scalar_one_or_none()
+            order = (
+                await session.execute(select(Order).where(col(Order.order_number) == number))
+            ).scalar_one_or_none()
     # Compare against something even when there is no order, so both paths do the same work.
     expected = order.customer_email_norm if order else "nobody@invalid.invalid"
     matched = constant_time_equal(email, expected) and order is not None
     path = None
     if matched and order is not None:
         async with runtime.db.write() as session:
-            issued = issue_link(session, order, now=runtime.clock(), expires_in_days=LOOKUP_LINK_DAYS, created_by="lookup")
+            issued = issue_link(
+                session,
+                order,
+                now=runtime.clock(),
+                expires_in_days=LOOKUP_LINK_DAYS,
+                created_by="lookup",
+            )
             path = issued.path()
     await asyncio.sleep(max(0.0, LOOKUP_FLOOR_SECONDS - (time.monotonic() - started)))
     if path is not None:
         return RedirectResponse(path, status_code=303)
-    return runtime.page(request, "lookup.html", {"error": _NOT_FOUND, "order_number": number, "email": email}, status=200)
+    return runtime.page(
+        request,
+        "lookup.html",
+        {"error": _NOT_FOUND, "order_number": number, "email": email},
+        status=200,
+    )
 
 
 UNSUBSCRIBABLE = ("email", "sms")
@@ -180,7 +229,8 @@ async def unsubscribe_form(request: Request) -> Response:
     _, order = found
     opted = set(filter(None, order.opt_out_channels.split(",")))
     return runtime.page(
-        request, "unsubscribe.html",
+        request,
+        "unsubscribe.html",
         {"order_number": order.order_number, "opted": opted, "done": False},
         headers={"Referrer-Policy": "no-referrer"},
     )
@@ -203,7 +253,8 @@ async def unsubscribe(request: Request) -> Response:
         locked.opt_out_channels = ",".join(sorted(opted))
         session.add(locked)
     return runtime.page(
-        request, "unsubscribe.html",
+        request,
+        "unsubscribe.html",
         {"order_number": order.order_number, "opted": opted, "done": True},
         headers={"Referrer-Policy": "no-referrer"},
     )

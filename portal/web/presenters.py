@@ -7,6 +7,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..domain.status import MILESTONES, ORDER_RANK, OrderStatus
+from ..notify.wording import ALTERNATIVE_WORDS, REASON_WORDS
 
 STATUS_LABELS: dict[str, str] = {
     "placed": "Order placed",
@@ -27,31 +28,6 @@ STATUS_LABELS: dict[str, str] = {
     "unknown": "Update",
 }
 
-REASON_LABELS: dict[str, str] = {
-    "weather": "Bad weather",
-    "customs": "Customs clearance",
-    "address": "An address problem",
-    "carrier": "A carrier delay",
-    "damaged": "The parcel was damaged",
-    "lost": "The parcel was lost",
-    "recipient_unavailable": "Nobody was available to receive it",
-    "refused": "The delivery was refused",
-    "payment": "A payment is due",
-    "held": "Held by the carrier",
-    "stock": "An item is out of stock",
-    "other": "An unexpected problem",
-}
-
-ALTERNATIVE_LABELS: dict[str, str] = {
-    "pickup_point": "Collect it from a pickup point",
-    "reship": "We send a replacement",
-    "refund": "A full refund",
-    "cancel": "Cancel the order",
-    "wait": "Wait for the new date",
-    "reschedule": "Choose another delivery day",
-    "alternative_item": "Choose an alternative item",
-}
-
 
 def label(value: str | None) -> str:
     if not value:
@@ -59,14 +35,19 @@ def label(value: str | None) -> str:
     return STATUS_LABELS.get(value, value.replace("_", " ").capitalize())
 
 
+def _sentence_case(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
 def reason_label(value: str | None) -> str:
+    """The delay reason in words (the same wording the notifications use)."""
     if not value:
         return ""
-    return REASON_LABELS.get(value, value.replace("_", " ").capitalize())
+    return _sentence_case(REASON_WORDS["en"].get(value, value.replace("_", " ")))
 
 
 def alternative_label(value: str) -> str:
-    return ALTERNATIVE_LABELS.get(value, value.replace("_", " ").capitalize())
+    return _sentence_case(ALTERNATIVE_WORDS["en"].get(value, value.replace("_", " ")))
 
 
 def mask_email(email: str) -> str:
@@ -109,10 +90,8 @@ def progress_steps(status: str) -> list[Step]:
         else s
         for s in MILESTONES
     ]
-    if current in (OrderStatus.CANCELLED, OrderStatus.RETURNED):
-        rank = -1
-    else:
-        rank = ORDER_RANK[current]
+    stopped = current in (OrderStatus.CANCELLED, OrderStatus.RETURNED)
+    rank = -1 if stopped else ORDER_RANK[current]
     out = []
     for step in steps:
         r = ORDER_RANK[step]

@@ -1,4 +1,4 @@
-"""One renderer for the tracking page's live region: the page, the socket snapshot, the increments."""
+"""One renderer for the tracking page's live region: page, socket snapshot, increments."""
 
 from __future__ import annotations
 

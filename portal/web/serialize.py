@@ -33,7 +33,9 @@ def shipment_json(s: ShipmentView) -> dict[str, Any]:
     }
 
 
-def shipment_row_json(s: Shipment, items: list[dict[str, Any]], tracking_url: str | None) -> dict[str, Any]:
+def shipment_row_json(
+    s: Shipment, items: list[dict[str, Any]], tracking_url: str | None
+) -> dict[str, Any]:
     return {
         "id": s.id,
         "carrier": s.carrier,
@@ -97,7 +99,11 @@ def order_json(view: OrderView, tracking_url: str | None = None) -> dict[str, An
         "delays": [delay_json(d) for d in view.delays],
         "events": [event_json(e) for e in sorted(view.events, key=lambda e: e.seq)],
         "feedback": (
-            {"rating": view.feedback.rating, "comment": view.feedback.comment, "created_at": _t(view.feedback.created_at)}
+            {
+                "rating": view.feedback.rating,
+                "comment": view.feedback.comment,
+                "created_at": _t(view.feedback.created_at),
+            }
             if view.feedback
             else None
         ),

@@ -12,7 +12,6 @@ from carriers.base import PayloadError, SignatureError
 from carriers.registry import get_adapter
 
 from ..services import webhooks as service
-from ..services.timeline import UnitOfWork
 from .errors import json_error
 
 log = logging.getLogger(__name__)
@@ -52,7 +51,9 @@ async def receive(request: Request) -> Response:
         body = await _read_limited(request, MAX_WEBHOOK_BODY)
     except _TooLarge:
         metrics.labels(carrier, "too_large").inc()
-        return json_error(413, "payload_too_large", f"webhook bodies are limited to {MAX_WEBHOOK_BODY} bytes")
+        return json_error(
+            413, "payload_too_large", f"webhook bodies are limited to {MAX_WEBHOOK_BODY} bytes"
+        )
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype not in ("application/json", "application/webhook+json"):
         metrics.labels(carrier, "bad_media_type").inc()
@@ -60,14 +61,18 @@ async def receive(request: Request) -> Response:
     now = runtime.clock()
     headers = {k.lower(): v for k, v in request.headers.items()}
     try:
-        adapter.verify(body, headers, dict(request.query_params), runtime.settings.secrets_for(carrier), now)
+        adapter.verify(
+            body, headers, dict(request.query_params), runtime.settings.secrets_for(carrier), now
+        )
     except SignatureError as exc:
         metrics.labels(carrier, "rejected").inc()
         return json_error(401, "invalid_signature", str(exc))
     try:
         parsed = adapter.parse(body, headers)
     except PayloadError as exc:
-        receipt_id = await service.record_dead_letter(runtime.db, carrier, body, headers, str(exc), now)
+        receipt_id = await service.record_dead_letter(
+            runtime.db, carrier, body, headers, str(exc), now
+        )
         metrics.labels(carrier, service.Outcome.DEAD_LETTER).inc()
         log.warning("webhook from %s kept as dead letter %s: %s", carrier, receipt_id, exc)
         return json_error(400, "unparseable_payload", str(exc), {"receipt_id": receipt_id})
@@ -76,8 +81,12 @@ async def receive(request: Request) -> Response:
     await runtime.after_commit(uow)
     metrics.labels(carrier, result.outcome).inc()
     return JSONResponse(
-        {"outcome": result.outcome, "receipt_id": result.receipt_id, "events": result.applied_events,
-         "unmatched": list(result.unmatched)},
+        {
+            "outcome": result.outcome,
+            "receipt_id": result.receipt_id,
+            "events": result.applied_events,
+            "unmatched": list(result.unmatched),
+        },
         status_code=_STATUS.get(result.outcome, 200),
     )
 

@@ -86,7 +86,9 @@ def clock() -> FrozenClock:
 class Portal:
     """A running app (lifespan entered) with an API client and helpers."""
 
-    def __init__(self, app: Starlette, client: httpx.AsyncClient, api_key: str, clock: FrozenClock) -> None:
+    def __init__(
+        self, app: Starlette, client: httpx.AsyncClient, api_key: str, clock: FrozenClock
+    ) -> None:
         self.app = app
         self.client = client
         self.api_key = api_key
@@ -116,10 +118,17 @@ def order_body(**overrides: Any) -> dict[str, Any]:
     today = datetime.now(UTC).date()
     body: dict[str, Any] = {
         "order_number": "A" + uuid.uuid4().hex[:8].upper(),
-        "customer": {"name": "Ada Lovelace", "email": "ada@example.com", "phone": "+14155552671",
-                     "locale": "en", "timezone": "Europe/London"},
-        "items": [{"sku": "MUG-1", "name": "Blue mug", "quantity": 2},
-                  {"sku": "TEA-7", "name": "Tea", "quantity": 1}],
+        "customer": {
+            "name": "Ada Lovelace",
+            "email": "ada@example.com",
+            "phone": "+14155552671",
+            "locale": "en",
+            "timezone": "Europe/London",
+        },
+        "items": [
+            {"sku": "MUG-1", "name": "Blue mug", "quantity": 2},
+            {"sku": "TEA-7", "name": "Tea", "quantity": 1},
+        ],
         "promised_ship_by": (today + timedelta(days=2)).isoformat(),
         "promised_deliver_by": (today + timedelta(days=5)).isoformat(),
     }
@@ -132,8 +141,15 @@ async def add_api_key(database_url: str, scopes: str = "orders:read orders:write
     db = Database(database_url, pool_size=1)
     try:
         async with db.write() as session:
-            session.add(ApiKey(name="tests", prefix=api_key_prefix(key), key_hash=hash_token(key),
-                               scopes=scopes, created_at=datetime.now(UTC)))
+            session.add(
+                ApiKey(
+                    name="tests",
+                    prefix=api_key_prefix(key),
+                    key_hash=hash_token(key),
+                    scopes=scopes,
+                    created_at=datetime.now(UTC),
+                )
+            )
     finally:
         await db.dispose()
     return key

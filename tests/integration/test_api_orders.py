@@ -19,7 +19,12 @@ async def test_create_answers_201_with_link(portal: Portal) -> None:
     assert data["status"] == "placed"
     assert data["tracking_url"].startswith(portal.runtime.settings.base_url + "/t/")
     assert [i["sku"] for i in data["items"]] == ["MUG-1", "TEA-7"]
-    assert data["events"][0] == {**data["events"][0], "seq": 1, "kind": "status", "status": "placed"}
+    assert data["events"][0] == {
+        **data["events"][0],
+        "seq": 1,
+        "kind": "status",
+        "status": "placed",
+    }
 
 
 async def test_order_number_is_generated_when_absent(portal: Portal) -> None:
@@ -41,15 +46,24 @@ async def test_duplicate_order_number_is_409(portal: Portal) -> None:
     [
         ({"items": []}, ["items"]),
         ({"customer": {"name": "A", "email": "not-an-email"}}, ["customer", "email"]),
-        ({"customer": {"name": "A", "email": "a@example.com", "phone": "12"}}, ["customer", "phone"]),
-        ({"customer": {"name": "A", "email": "a@example.com", "timezone": "Mars/Base"}}, ["customer", "timezone"]),
+        (
+            {"customer": {"name": "A", "email": "a@example.com", "phone": "12"}},
+            ["customer", "phone"],
+        ),
+        (
+            {"customer": {"name": "A", "email": "a@example.com", "timezone": "Mars/Base"}},
+            ["customer", "timezone"],
+        ),
         ({"items": [{"sku": "X", "name": "X", "quantity": 0}]}, ["items", "0", "quantity"]),
         ({"order_number": "bad number!"}, ["order_number"]),
         ({"promised_ship_by": "2027-03-05", "promised_deliver_by": "2027-03-01"}, []),
         ({"surprise": 1}, ["surprise"]),
+        ({"promised_ship_by": None}, ["promised_ship_by"]),
     ],
 )
-async def test_invalid_create_is_422_with_field_errors(portal: Portal, patch: dict, loc: list[str]) -> None:
+async def test_invalid_create_is_422_with_field_errors(
+    portal: Portal, patch: dict, loc: list[str]
+) -> None:
     answer = await portal.post("/api/v1/orders", order_body(**patch))
     assert answer.status_code == 422, answer.text
     error = answer.json()["error"]
@@ -61,13 +75,19 @@ async def test_invalid_create_is_422_with_field_errors(portal: Portal, patch: di
 
 async def test_bad_json_and_media_type(portal: Portal) -> None:
     answer = await portal.client.post(
-        "/api/v1/orders", content=b"{nope", headers={**portal.auth, "Content-Type": "application/json"}
+        "/api/v1/orders",
+        content=b"{nope",
+        headers={**portal.auth, "Content-Type": "application/json"},
     )
     assert answer.status_code == 422
-    answer = await portal.client.post("/api/v1/orders", content=b"a=b", headers={**portal.auth, "Content-Type": "text/plain"})
+    answer = await portal.client.post(
+        "/api/v1/orders", content=b"a=b", headers={**portal.auth, "Content-Type": "text/plain"}
+    )
     assert answer.status_code == 415
     big = b'{"x": "' + b"a" * (300 * 1024) + b'"}'
-    answer = await portal.client.post("/api/v1/orders", content=big, headers={**portal.auth, "Content-Type": "application/json"})
+    answer = await portal.client.post(
+        "/api/v1/orders", content=big, headers={**portal.auth, "Content-Type": "application/json"}
+    )
     assert answer.status_code == 413
 
 
@@ -86,7 +106,9 @@ async def test_read_only_key_cannot_write(portal: Portal) -> None:
     answer = await portal.client.post("/api/v1/orders", json=order_body(), headers=headers)
     assert answer.status_code == 403
     order = await portal.create_order()
-    assert (await portal.client.get(f"/api/v1/orders/{order['order_number']}", headers=headers)).status_code == 200
+    assert (
+        await portal.client.get(f"/api/v1/orders/{order['order_number']}", headers=headers)
+    ).status_code == 200
 
 
 async def test_get_order_and_404(portal: Portal) -> None:
@@ -109,7 +131,9 @@ async def test_status_route(portal: Portal) -> None:
     back = await portal.post(path, {"status": "processing"})
     assert back.status_code == 409 and back.json()["error"]["code"] == "invalid_transition"
     assert (await portal.post(path, {"status": "delivered"})).status_code == 422
-    assert (await portal.post("/api/v1/orders/NOPE/status", {"status": "packed"})).status_code == 404
+    assert (
+        await portal.post("/api/v1/orders/NOPE/status", {"status": "packed"})
+    ).status_code == 404
     events = (await portal.get(f"/api/v1/orders/{number}")).json()["events"]
     assert [e["seq"] for e in events] == [1, 2, 3]
     assert [e["status"] for e in events] == ["placed", "processing", "packed"]
@@ -117,12 +141,19 @@ async def test_status_route(portal: Portal) -> None:
 
 async def test_cancel_only_before_shipping(portal: Portal) -> None:
     number = (await portal.create_order())["order_number"]
-    await portal.post(f"/api/v1/orders/{number}/shipments", {"carrier": "ups", "tracking_number": "1Z999AA10123456784"})
+    await portal.post(
+        f"/api/v1/orders/{number}/shipments",
+        {"carrier": "ups", "tracking_number": "1Z999AA10123456784"},
+    )
     answer = await portal.post(f"/api/v1/orders/{number}/status", {"status": "cancelled"})
     assert answer.status_code == 409
     other = (await portal.create_order())["order_number"]
-    assert (await portal.post(f"/api/v1/orders/{other}/status", {"status": "cancelled"})).json()["status"] == "cancelled"
-    ship = await portal.post(f"/api/v1/orders/{other}/shipments", {"carrier": "ups", "tracking_number": "1ZCANCELLED01"})
+    assert (await portal.post(f"/api/v1/orders/{other}/status", {"status": "cancelled"})).json()[
+        "status"
+    ] == "cancelled"
+    ship = await portal.post(
+        f"/api/v1/orders/{other}/shipments", {"carrier": "ups", "tracking_number": "1ZCANCELLED01"}
+    )
     assert ship.status_code == 409
 
 
@@ -130,23 +161,39 @@ async def test_shipments_route(portal: Portal) -> None:
     number = (await portal.create_order())["order_number"]
     path = f"/api/v1/orders/{number}/shipments"
     eta = (datetime.now(UTC).date() + timedelta(days=3)).isoformat()
-    first = await portal.post(path, {"carrier": "UPS", "tracking_number": "1Z999AA10123456784",
-                                     "items": [{"sku": "MUG-1", "quantity": 1}], "estimated_delivery": eta})
+    first = await portal.post(
+        path,
+        {
+            "carrier": "UPS",
+            "tracking_number": "1Z999AA10123456784",
+            "items": [{"sku": "MUG-1", "quantity": 1}],
+            "estimated_delivery": eta,
+        },
+    )
     assert first.status_code == 201, first.text
     shipment = first.json()
     assert shipment["carrier"] == "ups" and shipment["status"] == "pre_transit"
     assert "1Z999AA10123456784" in shipment["tracking_url"]
     assert shipment["estimated_delivery"] == eta
     assert shipment["order_status"] == "shipped"
-    too_many = await portal.post(path, {"carrier": "dhl", "tracking_number": "JD0001", "items": [{"sku": "MUG-1", "quantity": 2}]})
+    too_many = await portal.post(
+        path,
+        {"carrier": "dhl", "tracking_number": "JD0001", "items": [{"sku": "MUG-1", "quantity": 2}]},
+    )
     assert too_many.status_code == 422
-    unknown = await portal.post(path, {"carrier": "dhl", "tracking_number": "JD0002", "items": [{"sku": "NOPE", "quantity": 1}]})
+    unknown = await portal.post(
+        path,
+        {"carrier": "dhl", "tracking_number": "JD0002", "items": [{"sku": "NOPE", "quantity": 1}]},
+    )
     assert unknown.status_code == 422
     again = await portal.post(path, {"carrier": "ups", "tracking_number": "1Z999AA10123456784"})
     assert again.status_code == 409
     rest = await portal.post(path, {"carrier": "dhl", "tracking_number": "JD0003"})
     assert rest.status_code == 201
-    assert sorted((i["sku"], i["quantity"]) for i in rest.json()["items"]) == [("MUG-1", 1), ("TEA-7", 1)]
+    assert sorted((i["sku"], i["quantity"]) for i in rest.json()["items"]) == [
+        ("MUG-1", 1),
+        ("TEA-7", 1),
+    ]
     nothing_left = await portal.post(path, {"carrier": "dhl", "tracking_number": "JD0004"})
     assert nothing_left.status_code == 409
     order = (await portal.get(f"/api/v1/orders/{number}")).json()
@@ -161,8 +208,13 @@ async def test_delays_route(portal: Portal) -> None:
     new_eta = (datetime.now(UTC).date() + timedelta(days=9)).isoformat()
     answer = await portal.post(
         f"/api/v1/orders/{number}/delays",
-        {"reason_code": "weather", "message": "Snow closed the depot", "new_estimated_delivery": new_eta,
-         "compensation": "10% refund of shipping", "alternatives": ["pickup_point", "cancel"]},
+        {
+            "reason_code": "weather",
+            "message": "Snow closed the depot",
+            "new_estimated_delivery": new_eta,
+            "compensation": "10% refund of shipping",
+            "alternatives": ["pickup_point", "cancel"],
+        },
     )
     assert answer.status_code == 201, answer.text
     delay = answer.json()
@@ -172,9 +224,14 @@ async def test_delays_route(portal: Portal) -> None:
     assert order["estimated_delivery"] == new_eta
     assert order["delays"][0]["new_estimated_delivery"] == new_eta
     assert any(e["kind"] == "delay" for e in order["events"])
-    bad = await portal.post(f"/api/v1/orders/{number}/delays", {"reason_code": "aliens", "message": "x"})
+    bad = await portal.post(
+        f"/api/v1/orders/{number}/delays", {"reason_code": "aliens", "message": "x"}
+    )
     assert bad.status_code == 422
-    bad = await portal.post(f"/api/v1/orders/{number}/delays", {"reason_code": "weather", "message": "x", "alternatives": ["teleport"]})
+    bad = await portal.post(
+        f"/api/v1/orders/{number}/delays",
+        {"reason_code": "weather", "message": "x", "alternatives": ["teleport"]},
+    )
     assert bad.status_code == 422
 
 
@@ -190,7 +247,9 @@ async def test_links_route(portal: Portal) -> None:
     assert default.status_code == 201
     page = await portal.client.get(data["url"].replace(portal.runtime.settings.base_url, ""))
     assert page.status_code == 200
-    assert (await portal.post(f"/api/v1/orders/{number}/links", {"expires_in_days": 0})).status_code == 422
+    assert (
+        await portal.post(f"/api/v1/orders/{number}/links", {"expires_in_days": 0})
+    ).status_code == 422
     assert (await portal.post("/api/v1/orders/NOPE/links", {})).status_code == 404
 
 
@@ -247,6 +306,14 @@ async def test_openapi_matches_the_routes(portal: Portal) -> None:
     ]:
         assert method in paths[path]
     schemas = doc["components"]["schemas"]
-    assert set(schemas["OrderCreate"]["required"]) == {"customer", "items"}
-    assert schemas["StatusChange"]["properties"]["status"]["pattern"] == "^(processing|packed|cancelled)$"
+    assert set(schemas["OrderCreate"]["required"]) == {
+        "customer",
+        "items",
+        "promised_ship_by",
+        "promised_deliver_by",
+    }
+    assert (
+        schemas["StatusChange"]["properties"]["status"]["pattern"]
+        == "^(processing|packed|cancelled)$"
+    )
     assert schemas["OrderCreate"]["additionalProperties"] is False

@@ -25,8 +25,20 @@ async def test_upgrade_from_empty(settings: Settings) -> None:
         await db.migrate()  # idempotent
         async with db.engine.connect() as conn:
             tables = set(await conn.run_sync(lambda c: inspect(c).get_table_names()))
-        assert {"orders", "order_items", "shipments", "order_events", "share_links", "api_keys", "staff_users",
-                "delays", "webhook_receipts", "notifications", "feedback", "idempotency_records"} <= tables
+        assert {
+            "orders",
+            "order_items",
+            "shipments",
+            "order_events",
+            "share_links",
+            "api_keys",
+            "staff_users",
+            "delays",
+            "webhook_receipts",
+            "notifications",
+            "feedback",
+            "idempotency_records",
+        } <= tables
     finally:
         await db.dispose()
 
@@ -44,10 +56,17 @@ async def test_app_migrates_when_told(settings: Settings) -> None:
         assert await app.state.runtime.db.is_migrated()
 
 
-def run_cli(args: list[str], env: dict[str, str], stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    args: list[str], env: dict[str, str], stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "portal", *args], env=env, input=stdin, capture_output=True, text=True,
-        timeout=60, check=False,
+        [sys.executable, "-m", "portal", *args],
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
 
 
@@ -69,13 +88,23 @@ def test_cli_flow(cli_env: dict[str, str]) -> None:
     assert created.returncode == 0, created.stderr
     key = created.stdout.strip().splitlines()[-1]
     assert key.startswith("pk_") and len(key) > 30
-    user = run_cli(["user", "create", "agent@example.com", "--role", "agent", "--password-stdin"], cli_env,
-                   stdin="a long enough password\n")
+    user = run_cli(
+        ["user", "create", "agent@example.com", "--role", "agent", "--password-stdin"],
+        cli_env,
+        stdin="a long enough password\n",
+    )
     assert user.returncode == 0, user.stderr
-    again = run_cli(["user", "create", "agent@example.com", "--role", "agent", "--password-stdin"], cli_env,
-                    stdin="a long enough password\n")
+    again = run_cli(
+        ["user", "create", "agent@example.com", "--role", "agent", "--password-stdin"],
+        cli_env,
+        stdin="a long enough password\n",
+    )
     assert again.returncode == 1 and "already exists" in again.stderr
-    short = run_cli(["user", "create", "b@example.com", "--role", "admin", "--password-stdin"], cli_env, stdin="short\n")
+    short = run_cli(
+        ["user", "create", "b@example.com", "--role", "admin", "--password-stdin"],
+        cli_env,
+        stdin="short\n",
+    )
     assert short.returncode == 1
     missing = run_cli(["link", "NOPE-1"], cli_env)
     assert missing.returncode == 1 and "NOPE-1" in missing.stderr

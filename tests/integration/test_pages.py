@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import timedelta
 
 from sqlalchemy import select, update
 
@@ -20,7 +19,9 @@ async def deliver(portal: Portal, number: str) -> None:
     """Move an order to delivered through the API and a signed carrier webhook."""
     from tests.integration.webhook_helpers import send_generic
 
-    await portal.post(f"/api/v1/orders/{number}/shipments", {"carrier": "dhl", "tracking_number": f"JD{number}"})
+    await portal.post(
+        f"/api/v1/orders/{number}/shipments", {"carrier": "dhl", "tracking_number": f"JD{number}"}
+    )
     answer = await send_generic(portal, f"JD{number}", "delivered", "Delivered to the front door")
     assert answer.status_code == 200, answer.text
 
@@ -28,7 +29,10 @@ async def deliver(portal: Portal, number: str) -> None:
 async def test_tracking_page_shows_the_order(portal: Portal) -> None:
     order = await portal.create_order()
     number = order["order_number"]
-    await portal.post(f"/api/v1/orders/{number}/shipments", {"carrier": "ups", "tracking_number": "1Z999AA10123456784"})
+    await portal.post(
+        f"/api/v1/orders/{number}/shipments",
+        {"carrier": "ups", "tracking_number": "1Z999AA10123456784"},
+    )
     page = await portal.client.get(path_of(order["tracking_url"]))
     assert page.status_code == 200
     html = page.text
@@ -58,7 +62,9 @@ async def test_timeline_newest_first_in_customer_zone(portal: Portal) -> None:
 
 async def test_unknown_expired_revoked_links_look_the_same(portal: Portal) -> None:
     order = await portal.create_order()
-    link = (await portal.post(f"/api/v1/orders/{order['order_number']}/links", {"expires_in_days": 1})).json()
+    link = (
+        await portal.post(f"/api/v1/orders/{order['order_number']}/links", {"expires_in_days": 1})
+    ).json()
     unknown = await portal.client.get("/t/" + "A" * 32)
     portal.clock.advance(days=2)
     expired = await portal.client.get(path_of(link["url"]))
@@ -68,7 +74,9 @@ async def test_unknown_expired_revoked_links_look_the_same(portal: Portal) -> No
 
     async with portal.runtime.db.write() as session:
         await session.execute(
-            update(ShareLink).where(ShareLink.token_hash == hash_token(token)).values(revoked_at=portal.clock())
+            update(ShareLink)
+            .where(ShareLink.token_hash == hash_token(token))
+            .values(revoked_at=portal.clock())
         )
     revoked = await portal.client.get(path_of(order["tracking_url"]))
     assert unknown.status_code == expired.status_code == revoked.status_code == 404
@@ -79,8 +87,12 @@ async def test_delay_banner(portal: Portal) -> None:
     order = await portal.create_order()
     await portal.post(
         f"/api/v1/orders/{order['order_number']}/delays",
-        {"reason_code": "weather", "message": "Snow closed the depot", "compensation": "10% refund of shipping",
-         "alternatives": ["pickup_point"]},
+        {
+            "reason_code": "weather",
+            "message": "Snow closed the depot",
+            "compensation": "10% refund of shipping",
+            "alternatives": ["pickup_point"],
+        },
     )
     html = (await portal.client.get(path_of(order["tracking_url"]))).text
     assert "Your order is delayed" in html and "Snow closed the depot" in html
@@ -115,7 +127,9 @@ async def test_feedback_refused_before_delivery(portal: Portal) -> None:
     from portal.web.pages import feedback_csrf
 
     csrf = feedback_csrf(portal.runtime.settings.secret_key, order["order_number"])
-    answer = await portal.client.post(path_of(order["tracking_url"]), data={"csrf": csrf, "rating": "5"})
+    answer = await portal.client.post(
+        path_of(order["tracking_url"]), data={"csrf": csrf, "rating": "5"}
+    )
     assert answer.status_code == 409
 
 
@@ -124,14 +138,20 @@ async def test_lookup_finds_and_hides(portal: Portal) -> None:
     number = order["order_number"]
     form = await portal.client.get("/track")
     assert form.status_code == 200 and 'name="order_number"' in form.text
-    found = await portal.client.post("/track", data={"order_number": number, "email": "ADA@example.com"})
+    found = await portal.client.post(
+        "/track", data={"order_number": number, "email": "ADA@example.com"}
+    )
     assert found.status_code == 303 and found.headers["location"].startswith("/t/")
     assert (await portal.client.get(found.headers["location"])).status_code == 200
     started = time.monotonic()
-    wrong_email = await portal.client.post("/track", data={"order_number": number, "email": "eve@example.com"})
+    wrong_email = await portal.client.post(
+        "/track", data={"order_number": number, "email": "eve@example.com"}
+    )
     wrong_took = time.monotonic() - started
     started = time.monotonic()
-    no_order = await portal.client.post("/track", data={"order_number": "NOPE-404", "email": "ada@example.com"})
+    no_order = await portal.client.post(
+        "/track", data={"order_number": "NOPE-404", "email": "ada@example.com"}
+    )
     none_took = time.monotonic() - started
     assert wrong_email.status_code == no_order.status_code == 200
     strip = lambda html: re.sub(r'value="[^"]*"', "", html)  # noqa: E731 - the echoed inputs differ
@@ -143,7 +163,9 @@ async def test_lookup_is_rate_limited(portal: Portal) -> None:
     portal.runtime.lookup_limiter.limit = 3
     for _ in range(3):
         await portal.client.post("/track", data={"order_number": "X1", "email": "a@example.com"})
-    limited = await portal.client.post("/track", data={"order_number": "X1", "email": "a@example.com"})
+    limited = await portal.client.post(
+        "/track", data={"order_number": "X1", "email": "a@example.com"}
+    )
     assert limited.status_code == 429 and "Retry-After" in limited.headers
 
 
@@ -156,9 +178,13 @@ async def test_unsubscribe_one_click(portal: Portal) -> None:
     from portal.models import Order
 
     async with portal.runtime.db.read() as session:
-        row = (await session.execute(select(Order).where(Order.order_number == order["order_number"]))).scalar_one()
+        row = (
+            await session.execute(select(Order).where(Order.order_number == order["order_number"]))
+        ).scalar_one()
     assert row.opt_out_channels == "email"
-    assert (await portal.client.post("/t/nope/unsubscribe", data={"channel": "sms"})).status_code == 404
+    assert (
+        await portal.client.post("/t/nope/unsubscribe", data={"channel": "sms"})
+    ).status_code == 404
 
 
 async def test_health_ready_metrics(portal: Portal) -> None:
@@ -181,5 +207,3 @@ async def test_static_vendor_files_are_served(portal: Portal) -> None:
     for name in ("htmx.min.js", "ws.min.js"):
         answer = await portal.client.get(f"/static/vendor/{name}")
         assert answer.status_code == 200 and len(answer.content) > 1000
-
-

@@ -52,9 +52,11 @@ def test_compose_names_the_services() -> None:
     assert {"postgres", "redis", "portal-1", "portal-2", "dispatcher"} <= set(services)
     for name in ("postgres", "redis", "portal-1", "portal-2"):
         assert "healthcheck" in services[name], name
-    assert "portal dispatch" in " ".join(services["dispatcher"]["command"]) if isinstance(
-        services["dispatcher"]["command"], list
-    ) else "portal dispatch" in services["dispatcher"]["command"]
+    assert (
+        "portal dispatch" in " ".join(services["dispatcher"]["command"])
+        if isinstance(services["dispatcher"]["command"], list)
+        else "portal dispatch" in services["dispatcher"]["command"]
+    )
 
 
 def test_dockerfile_runs_a_real_command() -> None:

@@ -290,3 +290,16 @@ async def test_two_hubs_over_redis_and_repair_after_an_outage(admin: Redis) -> N
         await publishing.close_all()
         await watching_broker.stop()
         await publishing_broker.stop()
+
+
+async def test_keepalive_pings_keep_a_quiet_connection(
+    make_broker: MakeBroker, admin: Redis
+) -> None:
+    broker, heard = await make_broker(keepalive_interval=0.05)
+    await asyncio.sleep(0.3)  # quiet and subscribed to nothing: plain +PONG replies
+    channel = unique("ch")
+    await broker.subscribe(channel)
+    await asyncio.sleep(0.3)  # quiet while subscribed: pub/sub pong replies
+    assert heard.reconnects == 0
+    await admin.publish(channel, b"still here")
+    assert await heard.next_message() == (channel, b"still here")

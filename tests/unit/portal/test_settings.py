@@ -64,6 +64,8 @@ def test_values_are_read(tmp_path: Path) -> None:
         ("PORTAL_INSTANCE", "bad name!", "PORTAL_INSTANCE"),
     ],
 )
-def test_bad_values_are_refused_clearly(tmp_path: Path, name: str, value: str, message: str) -> None:
+def test_bad_values_are_refused_clearly(
+    tmp_path: Path, name: str, value: str, message: str
+) -> None:
     with pytest.raises(SettingsError, match=message):
         load_settings(env(tmp_path, **{name: value}))

@@ -88,8 +88,22 @@ CHECKPOINTS = [
     (state(S.IN_TRANSIT), S.IN_TRANSIT, True, S.IN_TRANSIT, S.IN_TRANSIT, False),
     (state(S.IN_TRANSIT), S.PRE_TRANSIT, False, S.IN_TRANSIT, S.IN_TRANSIT, False),
     (state(S.OUT_FOR_DELIVERY), S.IN_TRANSIT, False, S.OUT_FOR_DELIVERY, S.OUT_FOR_DELIVERY, False),
-    (state(S.OUT_FOR_DELIVERY), S.AVAILABLE_FOR_PICKUP, True, S.AVAILABLE_FOR_PICKUP, S.AVAILABLE_FOR_PICKUP, False),
-    (state(S.AVAILABLE_FOR_PICKUP), S.OUT_FOR_DELIVERY, True, S.OUT_FOR_DELIVERY, S.OUT_FOR_DELIVERY, False),
+    (
+        state(S.OUT_FOR_DELIVERY),
+        S.AVAILABLE_FOR_PICKUP,
+        True,
+        S.AVAILABLE_FOR_PICKUP,
+        S.AVAILABLE_FOR_PICKUP,
+        False,
+    ),
+    (
+        state(S.AVAILABLE_FOR_PICKUP),
+        S.OUT_FOR_DELIVERY,
+        True,
+        S.OUT_FOR_DELIVERY,
+        S.OUT_FOR_DELIVERY,
+        False,
+    ),
     (state(S.IN_TRANSIT), S.EXCEPTION, True, S.EXCEPTION, S.IN_TRANSIT, True),
     (state(S.OUT_FOR_DELIVERY), S.ATTEMPT_FAILED, True, S.ATTEMPT_FAILED, S.OUT_FOR_DELIVERY, True),
     (state(S.EXCEPTION, S.IN_TRANSIT), S.IN_TRANSIT, True, S.IN_TRANSIT, S.IN_TRANSIT, False),
@@ -97,14 +111,25 @@ CHECKPOINTS = [
     (state(S.IN_TRANSIT), S.UNKNOWN, False, S.IN_TRANSIT, S.IN_TRANSIT, False),
     (state(S.DELIVERED), S.IN_TRANSIT, False, S.DELIVERED, S.DELIVERED, False),
     (state(S.DELIVERED), S.EXCEPTION, False, S.DELIVERED, S.DELIVERED, False),
-    (state(S.IN_TRANSIT), S.RETURNED_TO_SENDER, True, S.RETURNED_TO_SENDER, S.RETURNED_TO_SENDER, False),
+    (
+        state(S.IN_TRANSIT),
+        S.RETURNED_TO_SENDER,
+        True,
+        S.RETURNED_TO_SENDER,
+        S.RETURNED_TO_SENDER,
+        False,
+    ),
     (state(S.PRE_TRANSIT), S.CANCELLED, True, S.CANCELLED, S.CANCELLED, False),
     (state(S.IN_TRANSIT), S.CANCELLED, False, S.IN_TRANSIT, S.IN_TRANSIT, False),
 ]
 
 
-@pytest.mark.parametrize(("before", "incoming", "applied", "status", "milestone", "delay"), CHECKPOINTS)
-def test_checkpoints(before: ShipmentState, incoming: S, applied: bool, status: S, milestone: S, delay: bool) -> None:
+@pytest.mark.parametrize(
+    ("before", "incoming", "applied", "status", "milestone", "delay"), CHECKPOINTS
+)
+def test_checkpoints(
+    before: ShipmentState, incoming: S, applied: bool, status: S, milestone: S, delay: bool
+) -> None:
     decision = apply_checkpoint(before, incoming, T0 + timedelta(hours=1))
     assert decision.applied is applied
     assert decision.state.status == status
@@ -148,5 +173,7 @@ DERIVE = [
 
 
 @pytest.mark.parametrize(("current", "milestones", "all_shipped", "expected"), DERIVE)
-def test_order_status_from_shipments(current: O, milestones: list[S], all_shipped: bool, expected: O) -> None:
+def test_order_status_from_shipments(
+    current: O, milestones: list[S], all_shipped: bool, expected: O
+) -> None:
     assert derive_order_status(current, milestones, all_shipped) == expected

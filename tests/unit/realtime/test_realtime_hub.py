@@ -6,10 +6,10 @@ import asyncio
 import contextlib
 import random
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
-from realtime.broker import Broker
 from realtime.hub import Frame, Hub, create_hub
 from realtime.memory import InProcessBroker
 from tests.unit.realtime.realtime_fakes import FakeSource, FakeViewer, eventually
@@ -320,10 +320,18 @@ async def test_on_reconnect_repairs_every_watched_topic(hub: Hub, source: FakeSo
     assert hub.stats()["resyncs"] == 2
 
 
-async def test_failed_render_is_retried_from_the_source(source: FakeSource) -> None:
-    broker: Broker = InProcessBroker(lambda c, m: hub.on_message(c, m))
-    hub = Hub(broker, source, channel_for=channel_for, retry_initial=0.01)
+async def start_hub(source: FakeSource, **options: Any) -> Hub:
+    """A hub with non-default options on its own in-process broker, wired by hand."""
+    wired: list[Hub] = []
+    broker = InProcessBroker(lambda channel, message: wired[0].on_message(channel, message))
+    hub = Hub(broker, source, channel_for=channel_for, **options)
+    wired.append(hub)
     await broker.start()
+    return hub
+
+
+async def test_failed_render_is_retried_from_the_source(source: FakeSource) -> None:
+    hub = await start_hub(source, retry_initial=0.01)
     viewer = FakeViewer()
     source.fail_next_increments = 1
     async with hub.watch("A", viewer):
@@ -332,13 +340,11 @@ async def test_failed_render_is_retried_from_the_source(source: FakeSource) -> N
     assert viewer.texts == ["snapshot A @0", "A #1"]
     assert hub.stats()["errors"] == 1
     assert source.increment_calls[-1] == ("A", 0, None)
-    await broker.stop()
+    await hub.broker.stop()
 
 
 async def test_flood_collapses_into_one_repair(source: FakeSource) -> None:
-    broker = InProcessBroker(lambda c, m: hub.on_message(c, m))
-    hub = Hub(broker, source, channel_for=channel_for, inbox_limit=3, queue_limit=64)
-    await broker.start()
+    hub = await start_hub(source, inbox_limit=3, queue_limit=64)
     viewer = FakeViewer()
     source.increment_gates["A"] = gate = asyncio.Event()
     async with hub.watch("A", viewer):
@@ -349,7 +355,7 @@ async def test_flood_collapses_into_one_repair(source: FakeSource) -> None:
         await hub.wait_idle()
     assert viewer.texts[1:] == [f"A #{n}" for n in range(1, 11)]
     assert len(source.increment_calls) <= 3
-    await broker.stop()
+    await hub.broker.stop()
 
 
 async def test_messages_for_unwatched_channels_are_ignored(hub: Hub) -> None:

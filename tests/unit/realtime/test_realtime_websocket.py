@@ -7,8 +7,9 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from starlette.websockets import WebSocketDisconnect
 
-from realtime.hub import Hub, create_hub
+from realtime.hub import Frame, Hub, create_hub
 from realtime.websocket import origin_allowed, pump
 from tests.unit.realtime.realtime_fakes import FakeSource, eventually
 
@@ -16,15 +17,18 @@ from tests.unit.realtime.realtime_fakes import FakeSource, eventually
 class FakeWebSocket:
     """The part of starlette's WebSocket that pump() uses, after accept()."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, gone: bool = False) -> None:
         self.incoming: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self.texts: list[str] = []
         self.closed: list[int] = []
+        self.gone = gone  # the client vanished: sending fails as in starlette
 
     async def receive(self) -> dict[str, Any]:
         return await self.incoming.get()
 
     async def send_text(self, data: str) -> None:
+        if self.gone:
+            raise WebSocketDisconnect(1006)
         if self.closed:
             raise RuntimeError('Cannot call "send" once a close message has been sent.')
         self.texts.append(data)
@@ -129,6 +133,24 @@ async def test_pump_cleans_up_when_cancelled(hub: Hub) -> None:
         await task
     assert hub.stats()["viewers"] == 0
     assert hub.broker.subscriptions == frozenset()
+
+
+async def test_pump_returns_quietly_when_the_client_vanished_before_its_snapshot(
+    hub: Hub,
+) -> None:
+    await asyncio.wait_for(pump(FakeWebSocket(gone=True), hub, "A"), 1)  # type: ignore[arg-type]
+    assert hub.stats()["viewers"] == 0
+    assert hub.broker.subscriptions == frozenset()
+
+
+async def test_pump_lets_source_errors_through(hub: Hub, source: FakeSource) -> None:
+    async def broken(topic: str) -> Frame:
+        raise ConnectionRefusedError("database down")
+
+    source.snapshot = broken  # type: ignore[method-assign]
+    with pytest.raises(ConnectionRefusedError):
+        await pump(FakeWebSocket(), hub, "A")  # type: ignore[arg-type]
+    assert hub.stats()["topics"] == 0
 
 
 async def test_pump_rejects_nonsense_limits(hub: Hub) -> None:

@@ -1,0 +1,222 @@
+"""Browser tests: the real portal as a uvicorn subprocess on a free port, in Debian's Chromium."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from carriers.registry import get_adapter
+
+CHROMIUM = os.environ.get("PORTAL_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+WEBHOOK_SECRET = "whsec_" + "ZTJlLXRlc3RzLXNlY3JldC1rZXktMDEyMzQ1Njc4OQ=="
+
+pytestmark = pytest.mark.e2e
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class PortalProcess:
+    """`portal serve` in a subprocess, with an API key and helpers to drive it like a shop."""
+
+    def __init__(self, instance: Path, extra_env: dict[str, str] | None = None) -> None:
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith("PORTAL_") or k.startswith("PORTAL_TEST")
+        }
+        self.env.update(
+            {
+                "PORTAL_INSTANCE_DIR": str(instance),
+                "PORTAL_SECRET_KEY": "e2e-" + "k" * 40,
+                "PORTAL_BASE_URL": self.base_url,
+                "PORTAL_WEBHOOK_SECRET_GENERIC": WEBHOOK_SECRET,
+                "PORTAL_SHOP_NAME": "E2E Shop",
+                **(extra_env or {}),
+            }
+        )
+        self.log = instance / "server.log"
+        self.process: subprocess.Popen[bytes] | None = None
+        self._log_handle: Any = None
+        self.cli("migrate")
+        self.api_key = self.cli("api-key", "create", "e2e").strip().splitlines()[-1]
+
+    def cli(self, *args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "portal", *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    def start(self) -> None:
+        self._log_handle = self.log.open("ab")
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "portal",
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+            ],
+            env=self.env,
+            stdout=self._log_handle,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"portal exited: {self.log.read_text()[-2000:]}")
+            try:
+                if httpx.get(self.base_url + "/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        raise RuntimeError("portal did not start in 30 s")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+        if self._log_handle is not None:
+            self._log_handle.close()
+            self._log_handle = None
+
+    def api(self, method: str, path: str, body: Any = None) -> httpx.Response:
+        return httpx.request(
+            method,
+            self.base_url + path,
+            json=body,
+            headers={"Authorization": f"Bearer {self.api_key}"},
+            timeout=10,
+        )
+
+    def create_order(self, number: str, **overrides: Any) -> dict[str, Any]:
+        today = datetime.now(UTC).date()
+        body = {
+            "order_number": number,
+            "customer": {
+                "name": "Ada Lovelace",
+                "email": "ada@example.com",
+                "phone": "+14155552671",
+                "timezone": "Europe/London",
+            },
+            "items": [{"sku": "MUG-1", "name": "Blue mug", "quantity": 2}],
+            "promised_ship_by": (today + timedelta(days=1)).isoformat(),
+            "promised_deliver_by": (today + timedelta(days=4)).isoformat(),
+            **overrides,
+        }
+        answer = self.api("POST", "/api/v1/orders", body)
+        assert answer.status_code == 201, answer.text
+        return answer.json()
+
+    def carrier_event(
+        self,
+        tracking: str,
+        status: str,
+        message: str,
+        *,
+        reason: str | None = None,
+        eta: date | None = None,
+        occurred_at: datetime | None = None,
+    ) -> httpx.Response:
+        adapter = get_adapter("generic")
+        assert adapter is not None
+        payload = {
+            "tracking_number": tracking,
+            "carrier": "dhl",
+            "status": status,
+            "occurred_at": (occurred_at or datetime.now(UTC)).isoformat().replace("+00:00", "Z"),
+            "location": {"city": "Leipzig", "region": "SN", "country": "DE"},
+            "message": message,
+            "estimated_delivery": eta.isoformat() if eta else None,
+            "reason_code": reason,
+        }
+        body = json.dumps(payload).encode()
+        headers, query = adapter.sign(body, WEBHOOK_SECRET, datetime.now(UTC))
+        answer = httpx.post(
+            self.base_url + "/webhooks/generic",
+            content=body,
+            params=query,
+            headers={**headers, "Content-Type": "application/json"},
+            timeout=10,
+        )
+        assert answer.status_code in (200, 202), answer.text
+        return answer
+
+
+@pytest.fixture
+def portal_server(tmp_path: Path) -> Iterator[PortalProcess]:
+    server = PortalProcess(tmp_path / "instance")
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(
+            f"Chromium not found at {CHROMIUM}: run `make chromium` (apt-get install chromium)"
+        )
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    try:
+        yield page
+    finally:
+        context.close()

@@ -20,6 +20,7 @@ from realtime.hub import create_hub
 
 from .clock import Clock, utcnow
 from .db import Database, NotMigrated
+from .logs import install_redaction, redact
 from .metrics import Metrics
 from .runtime import Runtime
 from .settings import Settings
@@ -39,8 +40,11 @@ SECURITY_HEADERS = {
 }
 
 
+access_log = logging.getLogger("portal.access")
+
+
 class SecurityHeaders:
-    """Adds the security headers to every HTTP answer, and records request metrics."""
+    """Adds the security headers to every HTTP answer, records metrics and a redacted access log."""
 
     def __init__(self, app: ASGIApp, metrics_of: Callable[[], Metrics | None]) -> None:
         self.app = app
@@ -67,11 +71,21 @@ class SecurityHeaders:
         try:
             await self.app(scope, receive, send_with_headers)
         finally:
+            elapsed = time.perf_counter() - started
+            client = scope.get("client")
+            access_log.info(
+                '%s - "%s %s" %s %.1fms',
+                client[0] if client else "-",
+                scope["method"],
+                redact(scope["path"]),
+                status_holder["status"],
+                elapsed * 1000,
+            )
             metrics = self.metrics_of()
             if metrics is not None:
                 route = _route_name(scope)
                 metrics.http_requests.labels(route, str(status_holder["status"])).inc()
-                metrics.http_latency.labels(route).observe(time.perf_counter() - started)
+                metrics.http_latency.labels(route).observe(elapsed)
 
 
 def _route_name(scope: Scope) -> str:
@@ -92,6 +106,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        install_redaction()
         db = Database(settings.database_url)
         try:
             if not await db.is_migrated():

@@ -28,6 +28,8 @@ def uvicorn_kwargs(
         "log_level": log_level,
         "lifespan": "on",
         "proxy_headers": True,
+        # uvicorn's access log would print share-link tokens; the app logs redacted paths.
+        "access_log": False,
         "timeout_graceful_shutdown": 5,
         **WS_OPTIONS,
     }

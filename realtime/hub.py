@@ -216,9 +216,10 @@ class Hub:
     async def _process(self, topic: _Topic, message: bytes | None) -> None:
         last = topic.last_seq
         assert last is not None  # workers start only once the baseline is known
+        seq: int | None = None
         if message is not None:
             try:
-                seq: int | None = self._source.seq_of(topic.name, message)
+                seq = self._source.seq_of(topic.name, message)
             except Exception:
                 # Pub/sub is only the doorbell: an unreadable ring still means "look".
                 logger.warning("unreadable message on topic %r; repairing", topic.name)
@@ -232,8 +233,13 @@ class Hub:
         if message is None:
             self._counts["repairs"] += 1
         frames = await self._source.increments(topic.name, last, message)
-        if self._topics.get(topic.channel) is topic:
-            self._broadcast(topic, frames)
+        if self._topics.get(topic.channel) is not topic:
+            return  # everyone left meanwhile
+        self._broadcast(topic, frames)
+        if seq is not None and (topic.last_seq or 0) < seq:
+            # The store does not show what the message announced yet (a lagging read
+            # replica?): look again shortly rather than wait for the next message.
+            self._retry_later(topic)
 
     def _broadcast(self, topic: _Topic, frames: list[Frame]) -> None:
         slow: list[_Member] = []

@@ -22,6 +22,9 @@ def test_customer_sees_the_order(portal_server: PortalProcess, page: object) -> 
     expect(page.locator(".badge").first).to_have_text("Order placed")  # type: ignore[attr-defined]
     expect(page.locator("#timeline li")).to_have_count(1)  # type: ignore[attr-defined]
     expect(page.get_by_text("a***@example.com", exact=False)).to_be_visible()  # type: ignore[attr-defined]
+    token = order["tracking_url"].rsplit("/", 1)[1]
+    log = portal_server.log.read_text()
+    assert "/t/<token>" in log and token not in log
 
 
 def test_feedback_form_on_a_delivered_order(portal_server: PortalProcess, page: object) -> None:

@@ -96,6 +96,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+def configure_logging() -> None:
+    """The portal's own messages at INFO; chatty libraries only when something goes wrong."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for name in ("alembic", "httpx", "httpcore", "aiosqlite", "asyncio"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
 def read_password(from_stdin: bool) -> str:
     if from_stdin:
         return sys.stdin.readline().rstrip("\n")

@@ -7,7 +7,7 @@ from typing import Any
 # Heartbeats notice dead peers; per-message compression stays off (memory and latency at
 # 10,000 sockets); client frames are tiny, so 4 KiB is plenty.
 WS_OPTIONS: dict[str, Any] = {
-    "ws": "websockets",
+    "ws": "websockets-sansio",
     "ws_ping_interval": 20.0,
     "ws_ping_timeout": 20.0,
     "ws_max_size": 4096,

@@ -20,6 +20,9 @@ _INSTANCE_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 _SECRET_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
 
 
+_warned: list[bool] = []  # the generated-key warning is said once per process
+
+
 class SettingsError(ValueError):
     """A setting has a value the portal cannot run with; the message says which and why."""
 
@@ -147,7 +150,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     rules_file = _optional(env, "PORTAL_NOTIFICATION_RULES")
     database_url = _database_url(env, instance_dir)
     secret_key, generated = _secret_key(env, instance_dir)
-    if generated:
+    if generated and not _warned:
+        _warned.append(True)
         log.warning(
             "PORTAL_SECRET_KEY is not set: using a generated key kept in %s; "
             "set PORTAL_SECRET_KEY in production",

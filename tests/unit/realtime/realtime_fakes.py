@@ -21,6 +21,7 @@ class FakeSource:
         self.increment_gates: dict[str, asyncio.Event] = {}
         self.delay: Callable[[], float] | None = None
         self.fail_next_increments = 0
+        self.lag_next_increments = 0  # answer as a read replica that is behind: nothing new
         self.in_flight: dict[str, int] = defaultdict(int)
         self.max_in_flight: dict[str, int] = defaultdict(int)
 
@@ -53,6 +54,9 @@ class FakeSource:
             if self.fail_next_increments:
                 self.fail_next_increments -= 1
                 raise RuntimeError("database hiccup")
+            if self.lag_next_increments:
+                self.lag_next_increments -= 1
+                return []
             if message is not None:  # render just the event the message announces
                 seq = self.seq_of(topic, message)
                 return [Frame(seq, f"{topic} #{seq}".encode())]

@@ -343,6 +343,18 @@ async def test_failed_render_is_retried_from_the_source(source: FakeSource) -> N
     await hub.broker.stop()
 
 
+async def test_a_lagging_source_is_asked_again(source: FakeSource) -> None:
+    hub = await start_hub(source, retry_initial=0.01)
+    viewer = FakeViewer()
+    source.lag_next_increments = 1
+    async with hub.watch("A", viewer):
+        await publish(hub, source, "A")
+        await eventually(lambda: len(viewer.sent) == 2)
+    assert viewer.texts == ["snapshot A @0", "A #1"]
+    assert [call[2] is None for call in source.increment_calls] == [False, True]
+    await hub.broker.stop()
+
+
 async def test_flood_collapses_into_one_repair(source: FakeSource) -> None:
     hub = await start_hub(source, inbox_limit=3, queue_limit=64)
     viewer = FakeViewer()

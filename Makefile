@@ -39,8 +39,11 @@ format: install
 	$(BIN)/ruff check --fix portal realtime carriers tests bench
 	$(BIN)/ruff format portal realtime carriers tests bench
 
+# Browser tests run in a pytest process of their own: Playwright's sync API keeps an event loop
+# running for the session, which async tests in the same process cannot share.
 test: install chromium lint  ## lint, type-check, then every test: unit, integration, e2e
-	PORTAL_CHROMIUM=$(CHROMIUM) $(BIN)/pytest tests
+	$(BIN)/pytest tests/unit tests/integration
+	PORTAL_CHROMIUM=$(CHROMIUM) $(BIN)/pytest tests/e2e
 
 unit: install
 	$(BIN)/pytest tests/unit

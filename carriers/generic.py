@@ -112,6 +112,7 @@ class GenericAdapter:
             raise SignatureError(f"malformed {SIGNATURE_HEADER} header (no v1 signature)")
         content = _signed_content(message_id, timestamp, body)
         expected = [b64_hmac(key, content) for key in keys]
+        # A list, not a generator: every signature is compared, no early exit.
         if not any([matches_any(expected, value) for value in provided]):
             raise SignatureError("signature does not match")
 

@@ -147,6 +147,7 @@ class ShippoAdapter:
             raise SignatureError("signature timestamp is outside the 5 minute tolerance")
         message = timestamp.encode("ascii") + b"." + body
         expected = [hex_hmac(to_bytes(secret), message) for secret in secrets]
+        # A list, not a generator: every signature is compared, no early exit.
         if not any([matches_any(expected, signature) for signature in signatures]):
             raise SignatureError("signature does not match")
 

@@ -124,7 +124,7 @@ def map_activity(
 
 
 def _raw_status(kind: str | None, code: str | None, description_code: str | None) -> str:
-    return "/".join(part or "" for part in (kind, code, description_code) if part is not None)
+    return "/".join(part for part in (kind, code, description_code) if part)
 
 
 def _presented_credentials(headers: Mapping[str, str]) -> list[str]:
@@ -161,6 +161,7 @@ class UPSAdapter:
         """Accept when a presented callback credential equals a configured one."""
         candidates = usable_secrets(secrets)
         presented = _presented_credentials(headers)
+        # A list, not a generator: every presented credential is compared, no early exit.
         if not any([matches_any(candidates, credential) for credential in presented]):
             raise SignatureError("credential does not match")
 

@@ -66,8 +66,8 @@ class OrderFeed:
         order, view = await self._load(topic)
         if order is None or view is None or view.last_seq <= after_seq:
             return []
-        html = self._runtime.renderer.increment(view, self._context(order), after_seq)
-        return [Frame(view.last_seq, html.encode())]
+        frames = self._runtime.renderer.increments(view, self._context(order), after_seq)
+        return [Frame(seq, html.encode()) for seq, html in frames]
 
 
 class LinkWatch:

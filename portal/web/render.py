@@ -76,36 +76,48 @@ class LiveRenderer:
     def snapshot(self, view: OrderView, ctx: LiveContext) -> str:
         return f'<div id="live" hx-swap-oob="true">{self.region(view, ctx)}</div>'
 
-    def increment(self, view: OrderView, ctx: LiveContext, after_seq: int) -> str:
-        """Out-of-band fragments for everything that changed after `after_seq`."""
-        variables = self._vars(view, ctx)
-        module = self._parts.make_module(variables)
-        pieces = [
-            str(module.status_card(view)),  # type: ignore[attr-defined]
-            str(module.delay_banner(view)),  # type: ignore[attr-defined]
-            str(module.shipments(view)),  # type: ignore[attr-defined]
-            str(module.feedback(view, ctx)),  # type: ignore[attr-defined]
-        ]
-        pieces.extend(self._timeline_inserts(view, module, after_seq))
-        return "".join(pieces).replace('data-oob="1"', 'hx-swap-oob="true"')
+    def increments(
+        self, view: OrderView, ctx: LiveContext, after_seq: int
+    ) -> list[tuple[int, str]]:
+        """Out-of-band fragments for each event after `after_seq`, one per event, in seq order.
+
+        Each carries its new timeline entry, placed among the entries the page already shows;
+        the last one also carries the live parts (status, ETA, shipments, delay banner,
+        feedback), which are idempotent. One frame per event lets a viewer whose snapshot is
+        newer skip exactly the entries it already has.
+        """
+        new_events = sorted((e for e in view.events if e.seq > after_seq), key=lambda e: e.seq)
+        if not new_events:
+            return []
+        module = self._parts.make_module(self._vars(view, ctx))
+        shown = [e for e in view.events if e.seq <= after_seq]
+        frames = []
+        for index, event in enumerate(new_events):
+            html = f'<div hx-swap-oob="{_insert_position(shown, event)}">{module.event_item(event, view)}</div>'  # type: ignore[attr-defined]
+            if index == len(new_events) - 1:
+                html = self._state_parts(module, view, ctx) + html
+            frames.append((event.seq, html))
+            shown.append(event)
+        return frames
 
     @staticmethod
-    def _timeline_inserts(view: OrderView, module: Any, after_seq: int) -> list[str]:
-        """Each new entry goes in its right place among those the page already shows."""
-        out = []
-        shown = [e for e in view.events if e.seq <= after_seq]
-        for event in sorted((e for e in view.events if e.seq > after_seq), key=lambda e: e.seq):
-            key = (event.occurred_at, event.seq)
-            older = [e for e in shown if (e.occurred_at, e.seq) < key]
-            if not older:
-                where = "beforeend:#timeline"
-            else:
-                nearest = max(older, key=lambda e: (e.occurred_at, e.seq))
-                where = (
-                    "afterbegin:#timeline"
-                    if all((e.occurred_at, e.seq) < key for e in shown)
-                    else f"beforebegin:#ev-{nearest.seq}"
-                )
-            out.append(f'<div hx-swap-oob="{where}">{module.event_item(event, view)}</div>')
-            shown.append(event)
-        return out
+    def _state_parts(module: Any, view: OrderView, ctx: LiveContext) -> str:
+        parts = (
+            module.status_card(view),
+            module.delay_banner(view),
+            module.shipments(view),
+            module.feedback(view, ctx),
+        )
+        return "".join(str(p) for p in parts).replace('data-oob="1"', 'hx-swap-oob="true"')
+
+
+def _insert_position(shown: list[EventView], event: EventView) -> str:
+    """Where a new entry goes in the newest-first timeline, as an htmx out-of-band target."""
+    key = (event.occurred_at, event.seq)
+    older = [e for e in shown if (e.occurred_at, e.seq) < key]
+    if not older:
+        return "beforeend:#timeline"
+    if len(older) == len(shown):
+        return "afterbegin:#timeline"
+    nearest = max(older, key=lambda e: (e.occurred_at, e.seq))
+    return f"beforebegin:#ev-{nearest.seq}"

@@ -31,7 +31,13 @@ CHROMIUM_ARGS = [
 ]
 WEBHOOK_SECRET = "whsec_" + "ZTJlLXRlc3RzLXNlY3JldC1rZXktMDEyMzQ1Njc4OQ=="
 
-pytestmark = pytest.mark.e2e
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Everything under tests/e2e is a browser test (`-m "not e2e"` leaves them out)."""
+    for item in items:
+        if "tests/e2e/" in str(item.path):
+            item.add_marker(pytest.mark.e2e)
 
 
 def free_port() -> int:

@@ -24,8 +24,22 @@ from ..schemas import DelayCreate
 from . import orders as order_service
 from .timeline import UnitOfWork, append_event, lock_order_by_id
 
-# Headers worth keeping for audit; signatures and credentials are deliberately left out.
-AUDIT_HEADERS = ("content-type", "user-agent", "webhook-id", "webhook-timestamp", "x-request-id")
+# Headers worth keeping for audit (signatures prove what was received). The UPS credential and
+# Authorization headers, and Shippo's ?token=, ARE the secrets: they are never stored.
+AUDIT_HEADERS = (
+    "content-type",
+    "user-agent",
+    "x-request-id",
+    "webhook-id",
+    "webhook-timestamp",
+    "webhook-signature",
+    "x-hmac-signature",
+    "aftership-hmac-sha256",
+    "as-webhook-version",
+    "shippo-auth-signature",
+    "shippo-signature",
+    "fdx-signature",
+)
 
 
 class Outcome:

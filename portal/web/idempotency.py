@@ -45,8 +45,12 @@ async def run_write(request: Request, key: ApiKey, body: bytes, handler: Handler
     idem = request.headers.get("idempotency-key")
     uow = runtime.new_uow()
     if idem is None:
-        async with runtime.db.write() as session:
-            status, payload = await handler(session, uow)
+        try:
+            async with runtime.db.write() as session:
+                status, payload = await handler(session, uow)
+        except IntegrityError:
+            # A concurrent request created the same thing first (order or tracking number).
+            raise Conflict("the request conflicts with a record created at the same time") from None
         await runtime.after_commit(uow)
         return JSONResponse(payload, status_code=status)
     if not idem or len(idem) > MAX_KEY_LENGTH:

@@ -317,3 +317,10 @@ async def test_openapi_matches_the_routes(portal: Portal) -> None:
         == "^(processing|packed|cancelled)$"
     )
     assert schemas["OrderCreate"]["additionalProperties"] is False
+
+
+async def test_concurrent_creates_of_one_order_number(portal: Portal) -> None:
+    body = order_body()
+    answers = await asyncio.gather(*(portal.post("/api/v1/orders", body) for _ in range(8)))
+    codes = sorted(a.status_code for a in answers)
+    assert codes == [201] + [409] * 7, [a.text for a in answers if a.status_code not in (201, 409)]

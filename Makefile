@@ -31,13 +31,13 @@ chromium:  ## the browser for end-to-end tests (Debian's package; Playwright can
 	fi
 
 lint: install
-	$(BIN)/ruff check portal realtime carriers tests bench
-	$(BIN)/ruff format --check portal realtime carriers tests bench
+	$(BIN)/ruff check
+	$(BIN)/ruff format --check
 	$(BIN)/mypy
 
 format: install
-	$(BIN)/ruff check --fix portal realtime carriers tests bench
-	$(BIN)/ruff format portal realtime carriers tests bench
+	$(BIN)/ruff check --fix
+	$(BIN)/ruff format
 
 # Browser tests run in a pytest process of their own: Playwright's sync API keeps an event loop
 # running for the session, which async tests in the same process cannot share.

@@ -98,7 +98,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def configure_logging() -> None:
     """The portal's own messages at INFO; chatty libraries only when something goes wrong."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    fmt = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+    logging.basicConfig(level=logging.INFO, format=fmt)
     for name in ("alembic", "httpx", "httpcore", "aiosqlite", "asyncio"):
         logging.getLogger(name).setLevel(logging.WARNING)
 

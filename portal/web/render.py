@@ -93,7 +93,8 @@ class LiveRenderer:
         shown = [e for e in view.events if e.seq <= after_seq]
         frames = []
         for index, event in enumerate(new_events):
-            html = f'<div hx-swap-oob="{_insert_position(shown, event)}">{module.event_item(event, view)}</div>'  # type: ignore[attr-defined]
+            entry = module.event_item(event, view)  # type: ignore[attr-defined]
+            html = f'<div hx-swap-oob="{_insert_position(shown, event)}">{entry}</div>'
             if index == len(new_events) - 1:
                 html = self._state_parts(module, view, ctx) + html
             frames.append((event.seq, html))

@@ -32,7 +32,6 @@ CHROMIUM_ARGS = [
 WEBHOOK_SECRET = "whsec_" + "ZTJlLXRlc3RzLXNlY3JldC1rZXktMDEyMzQ1Njc4OQ=="
 
 
-
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Everything under tests/e2e is a browser test (`-m "not e2e"` leaves them out)."""
     for item in items:

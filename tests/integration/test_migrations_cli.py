@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from sqlalchemy import inspect
 
 from portal.app import create_app
 from portal.db import Database, NotMigrated, head_revision
+from portal.services.links import resolve_link
 from portal.settings import Settings
 
 
@@ -112,6 +114,60 @@ def test_cli_flow(cli_env: dict[str, str]) -> None:
     assert listing.returncode == 0 and "0 receipt(s)" in listing.stdout
     audit = run_cli(["audit"], cli_env)
     assert audit.returncode == 0 and "0 finding(s)" in audit.stdout
+
+
+async def test_cli_link_for_an_order(cli_env: dict[str, str]) -> None:
+    assert run_cli(["migrate"], cli_env).returncode == 0
+    url = f"sqlite+aiosqlite:///{cli_env['PORTAL_INSTANCE_DIR']}/portal.db"
+    await place_order(url, "CLI-1")
+    done = run_cli(["link", "CLI-1", "--days", "3"], cli_env)
+    assert done.returncode == 0, done.stderr
+    link = done.stdout.strip()
+    assert link.startswith("http://127.0.0.1:8000/t/") and len(link.rsplit("/", 1)[1]) >= 22
+    db = Database(url, pool_size=1)
+    try:
+        async with db.read() as session:
+            found = await resolve_link(session, link.rsplit("/", 1)[1], datetime.now(UTC))
+        assert found is not None and found[1].order_number == "CLI-1"
+        assert found[0].expires_at is not None
+    finally:
+        await db.dispose()
+
+
+async def place_order(url: str, number: str) -> None:
+    from dataclasses import replace
+
+    from portal.schemas import OrderCreate
+    from portal.services.orders import create_order
+    from portal.services.outbox import Notifier
+    from portal.services.timeline import UnitOfWork
+    from portal.settings import load_settings
+
+    settings = replace(
+        load_settings({"PORTAL_SECRET_KEY": "s" * 40, "PORTAL_INSTANCE_DIR": "/tmp"}),
+        database_url=url,
+    )
+    data = OrderCreate.model_validate(
+        {
+            "order_number": number,
+            "customer": {"name": "A", "email": "a@example.com"},
+            "items": [{"sku": "X", "name": "X", "quantity": 1}],
+            "promised_ship_by": "2030-01-01",
+            "promised_deliver_by": "2030-01-02",
+        }
+    )
+    db = Database(url, pool_size=1)
+    try:
+        async with db.write() as session:
+            await create_order(
+                session,
+                UnitOfWork(notifier=Notifier.from_settings(settings)),
+                data,
+                now=datetime.now(UTC),
+                source="test",
+            )
+    finally:
+        await db.dispose()
 
 
 def test_cli_reports_bad_settings(cli_env: dict[str, str]) -> None:

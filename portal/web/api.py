@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -20,6 +23,7 @@ from ..services import orders as order_service
 from ..services.links import issue_link
 from ..services.timeline import UnitOfWork, lock_order
 from ..services.views import load_order_view
+from ..settings import Settings
 from .auth import require_api_key
 from .errors import from_validation_error
 from .idempotency import run_write
@@ -106,83 +110,94 @@ async def _find(session: AsyncSession, number: str) -> Order:
     return order
 
 
-async def change_status(request: Request) -> Response:
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One API change to an existing order, inside its write transaction (order row locked)."""
+
+    session: AsyncSession
+    uow: UnitOfWork
+    order: Order
+    now: datetime
+    source: str
+    settings: Settings
+    runtime: Any
+
+
+OrderAction = Callable[[Change, Model], Awaitable[tuple[int, dict[str, Any]]]]
+
+
+async def _order_change(
+    request: Request, model: type[Model], action: OrderAction[Model], *, optional: bool = False
+) -> Response:
+    """Authenticate, parse, lock the order, run `action`, commit (idempotently), publish."""
     key = await require_api_key(request, "orders:write")
-    data, body = await read_json(request, StatusChange)
+    data, body = await read_json(request, model, optional=optional)
     runtime = request.app.state.runtime
 
     async def handler(session: AsyncSession, uow: UnitOfWork) -> tuple[int, dict[str, Any]]:
         order = await lock_order(session, request.path_params["order_number"])
-        changed = await order_service.change_status(
-            session, uow, order, data, now=runtime.clock(), source=_source(key.name)
+        change = Change(
+            session, uow, order, runtime.clock(), _source(key.name), runtime.settings, runtime
         )
-        view = await load_order_view(session, order)
-        payload = order_json(view)
-        payload["changed"] = changed
-        return 200, payload
+        return await action(change, data)
 
     return await run_write(request, key, body, handler)
+
+
+async def _set_status(c: Change, data: StatusChange) -> tuple[int, dict[str, Any]]:
+    changed = await order_service.change_status(
+        c.session, c.uow, c.order, data, now=c.now, source=c.source
+    )
+    payload = order_json(await load_order_view(c.session, c.order))
+    payload["changed"] = changed
+    return 200, payload
+
+
+async def _add_shipment(c: Change, data: ShipmentCreate) -> tuple[int, dict[str, Any]]:
+    shipment = await order_service.add_shipment(
+        c.session, c.uow, c.order, data, now=c.now, source=c.source
+    )
+    await c.runtime.on_shipment_registered(c.session, c.uow, c.order, shipment)
+    view = await load_order_view(c.session, c.order)
+    payload = shipment_json(next(s for s in view.shipments if s.id == shipment.id))
+    payload["order_status"] = view.status
+    return 201, payload
+
+
+async def _open_delay(c: Change, data: DelayCreate) -> tuple[int, dict[str, Any]]:
+    delay = await order_service.open_delay(
+        c.session, c.uow, c.order, data, now=c.now, source=c.source
+    )
+    view = await load_order_view(c.session, c.order)
+    return 201, delay_json(next(d for d in view.delays if d.id == delay.id))
+
+
+async def _create_link(c: Change, data: LinkCreate) -> tuple[int, dict[str, Any]]:
+    issued = issue_link(
+        c.session, c.order, now=c.now, expires_in_days=data.expires_in_days, created_by=c.source
+    )
+    await c.session.flush()
+    expires = issued.link.expires_at
+    return 201, {
+        "url": c.settings.url(issued.path()),
+        "expires_at": expires.isoformat().replace("+00:00", "Z") if expires else None,
+    }
+
+
+async def change_status(request: Request) -> Response:
+    return await _order_change(request, StatusChange, _set_status)
 
 
 async def add_shipment(request: Request) -> Response:
-    key = await require_api_key(request, "orders:write")
-    data, body = await read_json(request, ShipmentCreate)
-    runtime = request.app.state.runtime
-
-    async def handler(session: AsyncSession, uow: UnitOfWork) -> tuple[int, dict[str, Any]]:
-        order = await lock_order(session, request.path_params["order_number"])
-        shipment = await order_service.add_shipment(
-            session, uow, order, data, now=runtime.clock(), source=_source(key.name)
-        )
-        await runtime.on_shipment_registered(session, uow, order, shipment)
-        view = await load_order_view(session, order)
-        found = next(s for s in view.shipments if s.id == shipment.id)
-        payload = shipment_json(found)
-        payload["order_status"] = view.status
-        return 201, payload
-
-    return await run_write(request, key, body, handler)
+    return await _order_change(request, ShipmentCreate, _add_shipment)
 
 
 async def open_delay(request: Request) -> Response:
-    key = await require_api_key(request, "orders:write")
-    data, body = await read_json(request, DelayCreate)
-    runtime = request.app.state.runtime
-
-    async def handler(session: AsyncSession, uow: UnitOfWork) -> tuple[int, dict[str, Any]]:
-        order = await lock_order(session, request.path_params["order_number"])
-        delay = await order_service.open_delay(
-            session, uow, order, data, now=runtime.clock(), source=_source(key.name)
-        )
-        view = await load_order_view(session, order)
-        found = next(d for d in view.delays if d.id == delay.id)
-        return 201, delay_json(found)
-
-    return await run_write(request, key, body, handler)
+    return await _order_change(request, DelayCreate, _open_delay)
 
 
 async def create_link(request: Request) -> Response:
-    key = await require_api_key(request, "orders:write")
-    data, body = await read_json(request, LinkCreate, optional=True)
-    runtime = request.app.state.runtime
-
-    async def handler(session: AsyncSession, uow: UnitOfWork) -> tuple[int, dict[str, Any]]:
-        order = await lock_order(session, request.path_params["order_number"])
-        issued = issue_link(
-            session,
-            order,
-            now=runtime.clock(),
-            expires_in_days=data.expires_in_days,
-            created_by=_source(key.name),
-        )
-        await session.flush()
-        expires = issued.link.expires_at
-        return 201, {
-            "url": runtime.settings.url(issued.path()),
-            "expires_at": expires.isoformat().replace("+00:00", "Z") if expires else None,
-        }
-
-    return await run_write(request, key, body, handler)
+    return await _order_change(request, LinkCreate, _create_link, optional=True)
 
 
 async def list_notifications(request: Request) -> Response:

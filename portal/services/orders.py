@@ -293,7 +293,7 @@ async def update_order_eta(
         occurred_at=now,
         now=now,
         source=source,
-        message=f"Estimated delivery: {new_eta.isoformat()}"
+        message=f"New estimated delivery: {new_eta.strftime('%A %-d %B %Y')}"
         if new_eta
         else "Estimated delivery withdrawn",
         data={

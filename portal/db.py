@@ -29,7 +29,10 @@ class NotMigrated(RuntimeError):
     """The database schema is not at the latest migration."""
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    # The driver's own transaction handling is off: SQLAlchemy's "begin" event below says
+    # BEGIN itself, so a writer can ask for BEGIN IMMEDIATE.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     # WAL lets readers run beside the single writer; busy_timeout makes other processes wait.
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -39,13 +42,24 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+def _begin(conn: Connection) -> None:
+    conn.exec_driver_sql("BEGIN")
+
+
+def _begin_immediate(conn: Connection) -> None:
+    # Take the write lock at the start: two processes on one file then queue (busy_timeout)
+    # instead of both reading the same next seq and one failing at commit.
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_engine(url: str, *, pool_size: int = 10, for_writes: bool = False) -> AsyncEngine:
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(url, connect_args={"timeout": 10})
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "connect", _sqlite_connect)
+        event.listen(engine.sync_engine, "begin", _begin_immediate if for_writes else _begin)
         return engine
     return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
 
@@ -61,9 +75,14 @@ class Database:
         self.url = url
         self.engine = make_engine(url, pool_size=pool_size)
         self.is_sqlite = url.startswith("sqlite")
+        # SQLite writers get their own engine whose transactions begin IMMEDIATE.
+        self.write_engine = make_engine(url, for_writes=True) if self.is_sqlite else self.engine
         self.is_postgres = self.engine.dialect.name == "postgresql"
         self._sessions = async_sessionmaker(
             self.engine, class_=AsyncSession, expire_on_commit=False
+        )
+        self._write_sessions = async_sessionmaker(
+            self.write_engine, class_=AsyncSession, expire_on_commit=False
         )
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
 
@@ -79,7 +98,7 @@ class Database:
             async with self._sessions() as session, session.begin():
                 yield session
             return
-        async with self._write_lock, self._sessions() as session, session.begin():
+        async with self._write_lock, self._write_sessions() as session, session.begin():
             yield session
 
     async def ping(self) -> bool:
@@ -98,11 +117,13 @@ class Database:
         return await self.current_revision() == head_revision()
 
     async def migrate(self) -> None:
-        async with self.engine.begin() as conn:
+        async with self.write_engine.begin() as conn:
             await conn.run_sync(_upgrade)
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self.write_engine is not self.engine:
+            await self.write_engine.dispose()
 
 
 def alembic_config() -> Config:

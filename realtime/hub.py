@@ -8,8 +8,9 @@ Flow for one topic (say, one order):
   ``seq``: an older or equal one is a duplicate and dropped, the next one is rendered from the
   message, a jump (a message lost by pub/sub) is repaired from the source, i.e. the database.
 - A frame is produced once and the same :class:`Frame` object goes into every viewer's bounded
-  queue; a viewer skips frames its snapshot already had. A viewer whose queue is full is closed
-  with 1013 so its browser comes back to a fresh snapshot.
+  queue; a viewer skips frames its snapshot already had. A viewer whose queue is full when a
+  broadcast arrives is closed with 1013 so its browser comes back to a fresh snapshot (one
+  broadcast may carry several frames: they are taken or refused together).
 - Messages for one topic are processed one at a time, in order, by a short-lived worker task;
   different topics have different workers, so a slow database call holds up only its topic.
 """
@@ -95,10 +96,15 @@ class _Member:
         self.task: asyncio.Task[None] | None = None  # the sender, once the snapshot is out
         self.closing: int | None = None  # set when the hub let go of this viewer
 
-    def offer(self, frame: Frame, limit: int) -> bool:
+    def offer(self, frames: list[Frame], limit: int) -> bool:
+        """Queue one broadcast's frames; False when the viewer was already ``limit`` behind.
+
+        The whole batch is judged by the queue before it: a repair may bring more frames at
+        once than the limit, and a viewer that is keeping up must take all of them.
+        """
         if len(self.queue) >= limit:
             return False
-        self.queue.append(frame)
+        self.queue.extend(frames)
         wakeup = self.wakeup
         if wakeup is not None and not wakeup.done():
             wakeup.set_result(None)
@@ -242,19 +248,22 @@ class Hub:
             self._retry_later(topic)
 
     def _broadcast(self, topic: _Topic, frames: list[Frame]) -> None:
-        slow: list[_Member] = []
+        fresh: list[Frame] = []
         for frame in frames:
             if topic.last_seq is not None and frame.seq <= topic.last_seq:
                 continue  # each seq goes out once
             topic.last_seq = frame.seq
-            self._counts["frames"] += 1
-            for member in topic.members:
-                if not member.offer(frame, self._queue_limit):
-                    slow.append(member)
-            for member in slow:
-                self._counts["dropped_slow"] += 1
-                self._drop(topic, member, CLOSE_TRY_AGAIN_LATER)
-            slow.clear()
+            fresh.append(frame)
+        if not fresh:
+            return
+        self._counts["frames"] += len(fresh)
+        # One offer per broadcast, not per frame: a repair that renders several events at once
+        # (events committed while the previous one was rendered, or after an outage) must not
+        # look like a slow consumer to a viewer whose queue was empty.
+        slow = [m for m in topic.members if not m.offer(fresh, self._queue_limit)]
+        for member in slow:
+            self._counts["dropped_slow"] += 1
+            self._drop(topic, member, CLOSE_TRY_AGAIN_LATER)
 
     def _retry_later(self, topic: _Topic) -> None:
         if topic.retry is not None:

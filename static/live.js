@@ -4,6 +4,9 @@
   var indicator = document.getElementById("live-indicator");
   if (!indicator) { return; }
   var text = indicator.querySelector(".live-text");
+  // The close codes after which htmx's ws extension reconnects by itself: an abnormal end
+  // (network, server gone), server error, service restart, try again later (a slow socket).
+  var RETRIED = [1006, 1011, 1012, 1013];
   function show(state, message) {
     indicator.hidden = false;
     indicator.setAttribute("data-state", state);
@@ -11,10 +14,20 @@
   }
   show("reconnecting", "Connecting to live updates…");
   document.body.addEventListener("htmx:wsOpen", function () { show("connected", "Live"); });
-  document.body.addEventListener("htmx:wsClose", function () {
-    show("reconnecting", "Reconnecting…");
+  document.body.addEventListener("htmx:wsClose", function (evt) {
+    var closed = evt.detail && evt.detail.event;
+    var code = closed && typeof closed.code === "number" ? closed.code : 1006;
+    if (RETRIED.indexOf(code) >= 0) {
+      show("reconnecting", "Reconnecting…");
+    } else {
+      // e.g. 1008: the link was revoked or expired. Nothing will reconnect; say so.
+      show("offline", "Live updates stopped. Reload the page for the latest.");
+    }
   });
   document.body.addEventListener("htmx:wsError", function () {
-    show("reconnecting", "Reconnecting…");
+    // A close event follows and decides between reconnecting and offline.
+    if (indicator.getAttribute("data-state") === "connected") {
+      show("reconnecting", "Reconnecting…");
+    }
   });
 })();

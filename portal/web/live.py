@@ -26,6 +26,7 @@ from .render import LiveContext
 log = logging.getLogger(__name__)
 
 REVOCATION_CHECK_SECONDS = 10.0
+CLOSE_TIMEOUT_SECONDS = 5.0
 
 
 class OrderFeed:
@@ -86,9 +87,10 @@ class LinkWatch:
             if not sockets:
                 del self._sockets[link_id]
 
-    async def run(self, runtime: Runtime, interval: float = REVOCATION_CHECK_SECONDS) -> None:
+    async def run(self, runtime: Runtime, interval: float | None = None) -> None:
+        """Check every ``interval`` seconds (default: REVOCATION_CHECK_SECONDS, read per call)."""
         while True:
-            await asyncio.sleep(interval)
+            await asyncio.sleep(REVOCATION_CHECK_SECONDS if interval is None else interval)
             try:
                 await self.check(runtime)
             except Exception:
@@ -97,6 +99,7 @@ class LinkWatch:
     async def check(self, runtime: Runtime) -> None:
         ids = list(self._sockets)
         now = runtime.clock()
+        doomed: list[WebSocket] = []
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
             async with runtime.db.read() as session:
@@ -110,14 +113,18 @@ class LinkWatch:
                 )
                 dead = [link_id for (link_id,) in rows.all() if link_id is not None]
             for link_id in dead:
-                for websocket in list(self._sockets.get(link_id, ())):
-                    await _close_quietly(websocket, 1008, "link revoked")
+                doomed.extend(self._sockets.get(link_id, ()))
+        # Concurrently and each with a time limit: a client that stopped reading cannot take
+        # a close frame, and must not hold up the others (or the next check).
+        await asyncio.gather(*(_close_quietly(ws, 1008, "link revoked") for ws in doomed))
 
 
 async def _close_quietly(websocket: WebSocket, code: int, reason: str) -> None:
-    # The peer may already be gone; then there is nothing to close.
+    # The peer may already be gone, or too stuck to take a close frame: then the server's
+    # ping timeout ends the connection.
     with contextlib.suppress(Exception):
-        await websocket.close(code=code, reason=reason)
+        async with asyncio.timeout(CLOSE_TIMEOUT_SECONDS):
+            await websocket.close(code=code, reason=reason)
 
 
 async def tracking_socket(websocket: WebSocket) -> None:

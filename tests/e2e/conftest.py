@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -48,7 +49,19 @@ def free_port() -> int:
 class PortalProcess:
     """`portal serve` in a subprocess, with an API key and helpers to drive it like a shop."""
 
-    def __init__(self, instance: Path, extra_env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        instance: Path,
+        extra_env: dict[str, str] | None = None,
+        *,
+        api_key: str | None = None,
+        log_name: str = "server.log",
+    ) -> None:
+        """Migrate the instance's database and make an API key (unless ``api_key`` is given).
+
+        ``extra_env`` overrides the defaults: e.g. ``PORTAL_REDIS_URL``, ``PORTAL_INSTANCE`` or a
+        ``PORTAL_BASE_URL`` shared by several processes on one database.
+        """
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.env = {
@@ -66,11 +79,23 @@ class PortalProcess:
                 **(extra_env or {}),
             }
         )
-        self.log = instance / "server.log"
+        self.log = instance / log_name
+        instance.mkdir(parents=True, exist_ok=True)
         self.process: subprocess.Popen[bytes] | None = None
         self._log_handle: Any = None
         self.cli("migrate")
-        self.api_key = self.cli("api-key", "create", "e2e").strip().splitlines()[-1]
+        self.api_key = api_key or self.cli("api-key", "create", "e2e").strip().splitlines()[-1]
+
+    @property
+    def origin(self) -> str:
+        """The Origin browsers send for pages of this portal (from its PORTAL_BASE_URL)."""
+        parts = urlsplit(self.env["PORTAL_BASE_URL"])
+        return f"{parts.scheme}://{parts.netloc}"
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None, "not running"
+        return self.process.pid
 
     def cli(self, *args: str) -> str:
         done = subprocess.run(
@@ -112,18 +137,28 @@ class PortalProcess:
                 time.sleep(0.1)
         raise RuntimeError("portal did not start in 30 s")
 
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+    def stop(self, timeout: float = 15) -> int | None:
+        """SIGTERM (a graceful shutdown), SIGKILL after ``timeout``; the exit code, if it ran."""
+        code = None
+        if self.process is not None:
+            if self.process.poll() is None:
+                self.process.send_signal(signal.SIGTERM)
+                try:
+                    self.process.wait(timeout=timeout)
+                except subprocess.TimeoutExpired:
+                    self.process.kill()
+                    self.process.wait()
+            code = self.process.returncode
         self.process = None
         if self._log_handle is not None:
             self._log_handle.close()
             self._log_handle = None
+        return code
+
+    def restart(self) -> None:
+        """Stop gracefully and start again on the same port with the same database."""
+        self.stop()
+        self.start()
 
     def api(self, method: str, path: str, body: Any = None) -> httpx.Response:
         return httpx.request(

@@ -17,9 +17,11 @@ from .outbox import customer_prefs
 
 STUCK_AFTER = timedelta(hours=1)
 # A notice that says more than the order: e.g. "delivered" sent while the order is not.
+# Each milestone lists the statuses at or after it; a parcel refused at the door goes back
+# to the shop, so "returned" follows "out for delivery" without making its notice untrue.
 _CLAIMS = {
     "delivered": {"delivered"},
-    "out_for_delivery": {"out_for_delivery", "available_for_pickup", "delivered"},
+    "out_for_delivery": {"out_for_delivery", "available_for_pickup", "delivered", "returned"},
 }
 
 

@@ -36,6 +36,7 @@ from ..notify.channels.base import (
     SendResult,
     TemporaryFailure,
 )
+from ..notify.channels.email import sender_domain
 from ..notify.channels.factory import Channels
 from ..notify.channels.logfile import append_json_line
 from ..notify.gate import check
@@ -46,6 +47,8 @@ from .outbox import NoticeFacts, gate_notice, order_facts
 log = logging.getLogger(__name__)
 
 RETRYABLE = ("pending", "failed")
+# What _recheck answers when the row's claim has passed to another dispatcher.
+LOST = ("lost", "the claim passed to another dispatcher")
 
 
 @dataclass(frozen=True)
@@ -104,6 +107,7 @@ class Dispatcher:
         self.clock = clock
         self.policy = policy or RetryPolicy()
         self.lease = timedelta(seconds=lease_seconds)
+        self._send_limit = lease_seconds / 3
         self.batch = batch
         self.poll_seconds = poll_seconds
         self.metrics = metrics
@@ -162,57 +166,127 @@ class Dispatcher:
         async with self._slots:
             try:
                 await self.deliver(row)
-            except Exception as exc:  # a bug must not strand the row: it retries after its lease
+            except Exception as exc:
+                # A bug must not strand the row, nor retry it in a tight loop for ever: it is
+                # retried with the same backoff as a channel failure, and goes dead in the end.
                 log.exception(
                     "dispatcher %s: notification %s failed unexpectedly", self.name, row.id
                 )
-                await self._record(row, "failed", error=f"internal: {type(exc).__name__}")
+                await self._retry_or_die(row, f"internal: {type(exc).__name__}: {exc}")
 
     async def deliver(self, row: Notification) -> None:
+        """Check `row` again and send it, if this dispatcher still holds its claim."""
         verdict = await self._recheck(row)
+        if verdict is LOST:
+            log.warning(
+                "dispatcher %s: lost the claim on notification %s; not sending it",
+                self.name,
+                row.id,
+            )
+            return
         if verdict is not None:
             state, reason = verdict
             await self._record(row, state, blocked_reason=reason)
             return
         try:
-            result = await self._send(row)
+            # Bounded well inside the lease checked above, so no other dispatcher can take the
+            # row while this send is still under way.
+            result = await asyncio.wait_for(self._send(row), timeout=self._send_limit)
+        except TimeoutError:
+            await self._retry_or_die(row, f"the send took over {self._send_limit:.0f} s")
+            return
         except TemporaryFailure as exc:
-            if row.attempts >= self.policy.max_attempts:
-                await self._record(row, "dead", error=str(exc))
-            else:
-                delay = max(self.policy.delay(row.attempts), exc.retry_after or 0)
-                await self._record(
-                    row, "failed", error=str(exc), due_at=self.clock() + timedelta(seconds=delay)
-                )
+            await self._retry_or_die(row, str(exc), retry_after=exc.retry_after)
             return
         except (PermanentFailure, ChannelError) as exc:
             await self._record(row, "dead", error=str(exc))
             return
-        await self._record(row, "sent", provider_id=result.provider_id)
+        if not await self._record(row, "sent", provider_id=result.provider_id):
+            log.warning(
+                "dispatcher %s: notification %s was sent after its claim passed to another",
+                self.name,
+                row.id,
+            )
+
+    async def _retry_or_die(
+        self, row: Notification, error: str, *, retry_after: float | None = None
+    ) -> None:
+        if row.attempts >= self.policy.max_attempts:
+            await self._record(row, "dead", error=error)
+            return
+        delay = self.policy.delay(row.attempts)
+        if retry_after:
+            delay = max(delay, min(retry_after, self.policy.cap_seconds))
+        await self._record(
+            row, "failed", error=error, due_at=self.clock() + timedelta(seconds=delay)
+        )
 
     async def _recheck(self, row: Notification) -> tuple[str, str] | None:
-        """The accuracy gate again, with the order as it is now."""
+        """Make sure the claim is still ours, then run the accuracy gate again with the order
+        as it is now.
+
+        Returns None when the notice may go, (state, reason) when it may not, and LOST when
+        the claim is no longer this dispatcher's: one that stalled past its lease (a long
+        pause, a slow round) may find its rows claimed, and perhaps sent, by another, and must
+        not send them again. Another dispatcher takes a row only once its lease has run out,
+        so a claim seen with at least half a lease left stays ours through the send; with
+        less left, the lease is renewed first by a conditional UPDATE that only the holder
+        passes.
+        """
         now = self.clock()
         async with self.db.read() as session:
+            claim = (
+                await session.execute(
+                    select(
+                        col(Notification.state),
+                        col(Notification.claimed_by),
+                        col(Notification.attempts),
+                        col(Notification.lease_until),
+                    ).where(col(Notification.id) == row.id)
+                )
+            ).one_or_none()
+            if claim is None or tuple(claim[:3]) != ("sending", self.name, row.attempts):
+                return LOST
+            lease_until = claim[3]
+            if lease_until is None or lease_until < now:
+                return LOST
             order = await session.get(Order, row.order_id)
-            if order is None:
-                return "blocked", "order_missing: the order no longer exists"
             live = (
                 await link_is_live(session, row.portal_link_id, now)
-                if row.portal_link_id
+                if order is not None and row.portal_link_id
                 else False
             )
-            facts = await order_facts(session, order, now, link_valid=live)
+            facts = await order_facts(session, order, now, link_valid=live) if order else None
+        if lease_until - now < self.lease / 2 and not await self._renew(row, now):
+            return LOST
+        if facts is None:
+            return "blocked", "order_missing: the order no longer exists"
         verdict = check(gate_notice(row, NoticeFacts.loads(row.facts)), facts)
         if verdict.ok:
             return None
         reason = f"{verdict.reason.value if verdict.reason else ''}: {verdict.message}"[:500]
         return verdict.outcome.value, reason
 
+    async def _renew(self, row: Notification, now: datetime) -> bool:
+        """Extend the lease, only if the claim is still ours (one conditional UPDATE)."""
+        async with self.db.write() as session:
+            result = await session.execute(
+                update(Notification)
+                .where(
+                    col(Notification.id) == row.id,
+                    col(Notification.state) == "sending",
+                    col(Notification.claimed_by) == self.name,
+                    col(Notification.attempts) == row.attempts,
+                    col(Notification.lease_until) >= now,
+                )
+                .values(lease_until=now + self.lease)
+            )
+        return _rowcount(result) == 1
+
     async def _send(self, row: Notification) -> SendResult:
         facts = NoticeFacts.loads(row.facts)
         if row.channel == "email":
-            domain = self.settings.email_from.rpartition("@")[2].strip(">") or "localhost"
+            domain = sender_domain(self.settings.email_from)
             return await self.channels.email.send(
                 OutgoingEmail(
                     to=row.recipient,
@@ -242,7 +316,8 @@ class Dispatcher:
         provider_id: str | None = None,
         blocked_reason: str | None = None,
         due_at: datetime | None = None,
-    ) -> None:
+    ) -> bool:
+        """Record the outcome; False when the claim had passed to another (nothing changed)."""
         now = self.clock()
         values: dict[str, Any] = {"state": state, "lease_until": None}
         if error is not None:
@@ -258,17 +333,25 @@ class Dispatcher:
             values["due_at"] = due_at
         async with self.db.write() as session:
             # Only the holder of the claim records: a row whose lease ran out belongs to another.
-            await session.execute(
+            result = await session.execute(
                 update(Notification)
                 .where(
                     col(Notification.id) == row.id,
                     col(Notification.claimed_by) == self.name,
                     col(Notification.state) == "sending",
+                    col(Notification.attempts) == row.attempts,
                 )
                 .values(**values)
             )
+        if _rowcount(result) != 1:
+            return False
         if self.metrics is not None:
             self.metrics.notifications.labels(row.channel, state).inc()
+        return True
+
+
+def _rowcount(result: Any) -> int:
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def build_channels(settings: Settings) -> Channels:

@@ -7,7 +7,7 @@ by the accuracy gate, and stored with their exact content; the dispatcher sends 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -149,6 +149,7 @@ async def _context(
     token_path: str,
     shipment: Shipment | None,
     delay: Delay | None,
+    today: date,
 ) -> tuple[NoticeContext, NoticeFacts]:
     items = (
         await session.execute(
@@ -184,6 +185,10 @@ async def _context(
             "compensation": delay.compensation,
             "alternatives": tuple(json.loads(delay.alternatives or "[]")),
         }
+    if facts.eta is not None and facts.eta < today:
+        # An estimate that has passed is left out rather than stated (it is optional in every
+        # notice that shows it); what a notice must state, such as a delay's new date, stays.
+        facts.eta = None
     ctx = NoticeContext(
         shop_name=settings.shop_name,
         order_number=order.order_number,
@@ -202,6 +207,17 @@ async def _context(
         **delay_fields,
     )
     return ctx, facts
+
+
+def stated_eta(kind: NotificationKind, ctx: NoticeContext) -> date | None:
+    """The delivery date a notice of `kind` tells the customer, which the gate checks."""
+    if kind is NotificationKind.DELIVERY:
+        return None  # it announces the delivery itself, not a date
+    if kind is NotificationKind.DELAY:
+        return ctx.new_estimated_delivery
+    if kind is NotificationKind.ORDER_CONFIRMATION:
+        return ctx.promised_deliver_by
+    return ctx.estimated_delivery
 
 
 def _ref(notice: PlannedNotice, shipment: Shipment | None, delay: Delay | None) -> str | None:
@@ -256,13 +272,21 @@ async def enqueue_for_milestone(
         )
     await session.flush()
     settings = notifier.settings
-    ctx, facts = await _context(
-        session, settings, order, settings.url(link.path()), link.path(), shipment, delay
+    current = await order_facts(session, order, now, link_valid=True)
+    ctx, shared = await _context(
+        session,
+        settings,
+        order,
+        settings.url(link.path()),
+        link.path(),
+        shipment,
+        delay,
+        current.today,
     )
     templates = await notifier.templates(session)
-    current = await order_facts(session, order, now, link_valid=True)
     assert order.id is not None
     for notice, key in fresh:
+        facts = replace(shared, eta=stated_eta(notice.kind, ctx))
         row = Notification(
             order_id=order.id,
             idempotency_key=key,

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -17,7 +17,7 @@ from carriers.base import CarrierAdapter, ParsedWebhook, PayloadError, TrackingU
 from carriers.status import ReasonCode, ShipmentStatus
 
 from ..db import Database
-from ..domain.status import ShipmentState, apply_checkpoint
+from ..domain.status import SHIPMENT_FINAL, ShipmentState, apply_checkpoint
 from ..errors import NotFound
 from ..models import Delay, Order, OrderEvent, Shipment, WebhookReceipt
 from ..schemas import DelayCreate
@@ -40,6 +40,18 @@ AUDIT_HEADERS = (
     "shippo-signature",
     "fdx-signature",
 )
+
+
+# Statuses of a parcel on its way; one of these with a reason code reports a delay.
+_PROGRESS = frozenset(
+    {
+        ShipmentStatus.PRE_TRANSIT,
+        ShipmentStatus.IN_TRANSIT,
+        ShipmentStatus.OUT_FOR_DELIVERY,
+        ShipmentStatus.AVAILABLE_FOR_PICKUP,
+    }
+)
+_MAX_DEDUPE_KEY = 200
 
 
 class Outcome:
@@ -77,6 +89,29 @@ def checkpoint_fingerprint(update: TrackingUpdate) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()[:32]
 
 
+def stored_dedupe_key(key: str) -> str:
+    """The dedupe key as the receipt stores it: long keys are hashed, never cut.
+
+    Cutting would make two different long keys collide, and the lookup would miss the stored
+    form of a long key so that every redelivery failed on the unique index.
+    """
+    key = key.strip()
+    if len(key) <= _MAX_DEDUPE_KEY:
+        return key
+    return "sha256:" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+async def _receipt_id(session: AsyncSession, carrier: str, key: str) -> int | None:
+    found: int | None = (
+        await session.execute(
+            select(col(WebhookReceipt.id)).where(
+                col(WebhookReceipt.carrier) == carrier, col(WebhookReceipt.dedupe_key) == key
+            )
+        )
+    ).scalar_one_or_none()
+    return found
+
+
 def _tracking_list(parsed: ParsedWebhook) -> str:
     numbers = sorted({u.tracking_number for u in parsed.updates})
     return "," + ",".join(numbers) + "," if numbers else ""
@@ -89,16 +124,9 @@ async def record_dead_letter(
     key = "body:" + hashlib.sha256(body).hexdigest()
     try:
         async with db.write() as session:
-            existing = (
-                await session.execute(
-                    select(WebhookReceipt).where(
-                        col(WebhookReceipt.carrier) == carrier,
-                        col(WebhookReceipt.dedupe_key) == key,
-                    )
-                )
-            ).scalar_one_or_none()
+            existing = await _receipt_id(session, carrier, key)
             if existing is not None:
-                return existing.id
+                return existing
             receipt = WebhookReceipt(
                 carrier=carrier,
                 dedupe_key=key,
@@ -112,7 +140,12 @@ async def record_dead_letter(
             await session.flush()
             return receipt.id
     except IntegrityError:
-        return None
+        # The same body arrived twice at once; the other request kept it.
+        async with db.read() as session:
+            twin = await _receipt_id(session, carrier, key)
+        if twin is None:
+            raise
+        return twin
 
 
 async def ingest(
@@ -125,40 +158,40 @@ async def ingest(
     now: datetime,
 ) -> IngestResult:
     """Store the receipt and apply its updates once; a repeated dedupe key changes nothing."""
+    key = stored_dedupe_key(parsed.dedupe_key)
     try:
         async with db.write() as session:
-            existing = (
-                await session.execute(
-                    select(col(WebhookReceipt.id)).where(
-                        col(WebhookReceipt.carrier) == carrier,
-                        col(WebhookReceipt.dedupe_key) == parsed.dedupe_key,
-                    )
-                )
-            ).first()
-            if existing is not None:
-                return IngestResult(Outcome.DUPLICATE, existing[0])
+            groups, unmatched = await match_updates(session, parsed.updates)
+            outcome = Outcome.UNMATCHED if unmatched else Outcome.APPLIED
             receipt = WebhookReceipt(
                 carrier=carrier,
-                dedupe_key=parsed.dedupe_key[:200],
-                outcome=Outcome.UNMATCHED,
+                dedupe_key=key,
+                outcome=outcome,
                 body=body.decode("utf-8", errors="replace"),
                 headers=audit_headers(headers),
                 tracking_numbers=_tracking_list(parsed)[:1000],
                 received_at=now,
+                applied_at=None if unmatched else now,
             )
             session.add(receipt)
-            # On PostgreSQL a concurrent duplicate waits here on the unique index.
+            # The unique (carrier, dedupe_key) index is the dedupe: the receipt is written
+            # before anything else, so a redelivery fails here having changed nothing, and on
+            # PostgreSQL a concurrent twin waits here until the first one commits.
             await session.flush()
-            applied, unmatched = await apply_updates(
-                session, uow, parsed.updates, now=now, source=f"carrier:{carrier}"
+            applied = await apply_matched(
+                session, uow, groups, now=now, source=f"carrier:{carrier}"
             )
-            receipt.outcome = Outcome.APPLIED if not unmatched else Outcome.UNMATCHED
-            if applied and not unmatched:
-                receipt.applied_at = now
-            session.add(receipt)
-            return IngestResult(receipt.outcome, receipt.id, applied, tuple(unmatched))
+            return IngestResult(outcome, receipt.id, applied, tuple(unmatched))
     except IntegrityError:
-        return IngestResult(Outcome.DUPLICATE, None)
+        # Only a twin that committed first makes this a duplicate; any other constraint
+        # failure must not be answered 2xx, or the carrier would never send it again.
+        uow.published.clear()
+        uow.notifications = 0
+        async with db.read() as session:
+            twin = await _receipt_id(session, carrier, key)
+        if twin is None:
+            raise
+        return IngestResult(Outcome.DUPLICATE, twin)
 
 
 async def _find_shipment(session: AsyncSession, update: TrackingUpdate) -> Shipment | None:
@@ -175,6 +208,77 @@ async def _find_shipment(session: AsyncSession, update: TrackingUpdate) -> Shipm
     return same_carrier[0] if same_carrier else rows[0]
 
 
+Matched = dict[int, tuple[Shipment, list[TrackingUpdate]]]
+
+
+async def match_updates(
+    session: AsyncSession,
+    updates: tuple[TrackingUpdate, ...],
+    *,
+    only_shipment: Shipment | None = None,
+    lookup_only: bool = False,
+) -> tuple[Matched, list[str]]:
+    """Group updates by the shipment they name, oldest first; and the numbers not found."""
+    groups: Matched = {}
+    unmatched: list[str] = []
+    found: dict[tuple[str, str], Shipment | None] = {}
+    for update in sorted(updates, key=lambda u: u.occurred_at):
+        if only_shipment is not None:
+            if only_shipment.tracking_number != update.tracking_number:
+                continue
+            shipment: Shipment | None = only_shipment
+        else:
+            lookup = (update.tracking_number, update.carrier)
+            if lookup not in found:
+                found[lookup] = await _find_shipment(session, update)
+            shipment = found[lookup]
+        if shipment is None:
+            if update.tracking_number not in unmatched:
+                unmatched.append(update.tracking_number)
+            continue
+        assert shipment.id is not None
+        groups.setdefault(shipment.id, (shipment, []))[1].append(update)
+    if (
+        unmatched
+        and only_shipment is None
+        and not lookup_only
+        and await _lock_tracking_numbers(session, unmatched)
+    ):
+        # The shop may be registering one of these numbers at this very moment: look again
+        # once its transaction is over (see apply_unmatched), so the update is not kept
+        # unmatched for a shipment that exists.
+        late = [u for u in updates if u.tracking_number in unmatched]
+        found_late, unmatched = await match_updates(session, tuple(late), lookup_only=True)
+        for shipment_id, (shipment, more) in found_late.items():
+            merged = groups.setdefault(shipment_id, (shipment, []))[1]
+            merged.extend(more)
+            merged.sort(key=lambda u: u.occurred_at)
+    return groups, unmatched
+
+
+async def _lock_tracking_numbers(session: AsyncSession, numbers: list[str]) -> bool:
+    """On PostgreSQL, a transaction lock per tracking number, taken in sorted order."""
+    if not _concurrent_writers(session):
+        return False
+    for number in sorted(set(numbers)):
+        digest = hashlib.sha256(b"portal:tracking:" + number.encode()).digest()
+        key = int.from_bytes(digest[:8], "big", signed=True)
+        await session.execute(select(func.pg_advisory_xact_lock(key)))
+    return True
+
+
+async def apply_matched(
+    session: AsyncSession, uow: UnitOfWork, groups: Matched, *, now: datetime, source: str
+) -> int:
+    """Apply grouped updates shipment by shipment; returns the checkpoints recorded."""
+    recorded = 0
+    for shipment, shipment_updates in groups.values():
+        recorded += await _apply_to_shipment(
+            session, uow, shipment, shipment_updates, now=now, source=source
+        )
+    return recorded
+
+
 async def apply_updates(
     session: AsyncSession,
     uow: UnitOfWork,
@@ -185,24 +289,18 @@ async def apply_updates(
     only_shipment: Shipment | None = None,
 ) -> tuple[int, list[str]]:
     """Apply checkpoints oldest first. Returns (events recorded, tracking numbers not found)."""
-    by_shipment: dict[int, tuple[Shipment, list[TrackingUpdate]]] = {}
-    unmatched: list[str] = []
-    for update in sorted(updates, key=lambda u: u.occurred_at):
-        shipment = (
-            only_shipment if only_shipment is not None else await _find_shipment(session, update)
-        )
-        if shipment is None or shipment.tracking_number != update.tracking_number:
-            if shipment is None and update.tracking_number not in unmatched:
-                unmatched.append(update.tracking_number)
-            continue
-        assert shipment.id is not None
-        by_shipment.setdefault(shipment.id, (shipment, []))[1].append(update)
-    recorded = 0
-    for shipment, shipment_updates in by_shipment.values():
-        recorded += await _apply_to_shipment(
-            session, uow, shipment, shipment_updates, now=now, source=source
-        )
-    return recorded, unmatched
+    groups, unmatched = await match_updates(session, updates, only_shipment=only_shipment)
+    return await apply_matched(session, uow, groups, now=now, source=source), unmatched
+
+
+def _concurrent_writers(session: AsyncSession) -> bool:
+    """Whether another transaction may have changed rows this one read before its locks.
+
+    SQLite runs one write transaction at a time (and the portal serialises them), so rows
+    read inside one are current; PostgreSQL runs them side by side.
+    """
+    bind = session.bind
+    return bind is None or bind.dialect.name != "sqlite"
 
 
 async def _apply_to_shipment(
@@ -215,18 +313,37 @@ async def _apply_to_shipment(
     source: str,
 ) -> int:
     order = await lock_order_by_id(session, shipment.order_id)
+    if _concurrent_writers(session):
+        # The shipment was looked up before the order lock was granted; another webhook for
+        # it may have committed meanwhile. Read it again under the lock, or a stale status
+        # would let an older checkpoint move it backward.
+        await session.refresh(shipment)
     assert shipment.id is not None
+    milestone_before = shipment.milestone
+    fingerprints = {update: checkpoint_fingerprint(update) for update in updates}
+    held = set(
+        (
+            await session.execute(
+                select(col(OrderEvent.fingerprint)).where(
+                    col(OrderEvent.order_id) == order.id,
+                    col(OrderEvent.fingerprint).in_(set(fingerprints.values())),
+                )
+            )
+        ).scalars()
+    )
     recorded = 0
     last_applied: datetime | None = None
     for update in updates:
-        fingerprint = checkpoint_fingerprint(update)
-        seen = await session.execute(
-            select(col(OrderEvent.id)).where(
-                col(OrderEvent.order_id) == order.id, col(OrderEvent.fingerprint) == fingerprint
-            )
-        )
-        if seen.first() is not None:
+        fingerprint = fingerprints[update]
+        if fingerprint in held:
             continue  # the carrier repeated history we already hold
+        held.add(fingerprint)
+        # The newest news about the shipment (not older than what set its status) carries the
+        # carrier's current view: its estimate and any delay it reports, whether or not its
+        # status moves anything.
+        newest = (
+            shipment.status_occurred_at is None or update.occurred_at >= shipment.status_occurred_at
+        ) and ShipmentStatus(shipment.milestone) not in SHIPMENT_FINAL
         state = ShipmentState(
             ShipmentStatus(shipment.status),
             ShipmentStatus(shipment.milestone),
@@ -266,7 +383,7 @@ async def _apply_to_shipment(
         )
         recorded += 1
         if (
-            decision.applied
+            newest
             and update.estimated_delivery
             and update.estimated_delivery != shipment.estimated_delivery
         ):
@@ -274,10 +391,15 @@ async def _apply_to_shipment(
             session.add(shipment)
             await session.flush()
             await order_service.update_order_eta(session, uow, order, now=now, source=source)
-        if decision.opens_delay:
+        # A progress update that gives a reason is the carrier reporting a delay (a revised
+        # estimate "due to extreme weather"); trouble statuses always open one.
+        reports_delay = newest and update.reason_code is not None and update.status in _PROGRESS
+        if decision.opens_delay or reports_delay:
             await _open_carrier_delay(session, uow, order, shipment, update, now=now, source=source)
     await session.flush()
-    if last_applied is not None:
+    # The order's status follows its shipments' milestones only: when this one's did not
+    # move (another scan on the way, an exception), there is nothing to derive.
+    if last_applied is not None and shipment.milestone != milestone_before:
         await order_service.settle_order_status(
             session,
             uow,
@@ -338,6 +460,10 @@ async def apply_unmatched(
     from carriers.registry import ADAPTERS
 
     adapters = ADAPTERS if adapters is None else adapters
+    # Meets a webhook for this number being ingested right now: either it committed its
+    # unmatched receipt before this lock (then the query below sees it) or it waits for this
+    # transaction and then finds the shipment.
+    await _lock_tracking_numbers(session, [shipment.tracking_number])
     rows = await session.execute(
         select(WebhookReceipt)
         .where(
@@ -394,23 +520,16 @@ async def replay(
             receipt.error = str(exc)[:1000]
             session.add(receipt)
             return IngestResult(Outcome.DEAD_LETTER, receipt.id, error=str(exc))
-        twin = (
-            await session.execute(
-                select(col(WebhookReceipt.id)).where(
-                    col(WebhookReceipt.carrier) == receipt.carrier,
-                    col(WebhookReceipt.dedupe_key) == parsed.dedupe_key,
-                    col(WebhookReceipt.id) != receipt.id,
-                )
-            )
-        ).first()
-        if twin is not None:
+        key = stored_dedupe_key(parsed.dedupe_key)
+        twin = await _receipt_id(session, receipt.carrier, key)
+        if twin is not None and twin != receipt.id:
             receipt.outcome = Outcome.DUPLICATE
             session.add(receipt)
             return IngestResult(Outcome.DUPLICATE, receipt.id)
         applied, unmatched = await apply_updates(
             session, uow, parsed.updates, now=now, source=f"carrier:{receipt.carrier}"
         )
-        receipt.dedupe_key = parsed.dedupe_key[:200]
+        receipt.dedupe_key = key
         receipt.tracking_numbers = _tracking_list(parsed)[:1000]
         receipt.outcome = Outcome.UNMATCHED if unmatched else Outcome.APPLIED
         receipt.error = None

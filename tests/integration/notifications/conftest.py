@@ -35,7 +35,7 @@ from starlette.routing import Route
 from portal.app import create_app
 from portal.models import Notification, Order
 from portal.notify.channels import Channels
-from portal.services.dispatch import Dispatcher, RetryPolicy, build_channels
+from portal.services.dispatch import Dispatcher, build_channels
 from portal.settings import Settings
 from tests.integration.conftest import FrozenClock, Portal, add_api_key, migrated, order_body
 
@@ -195,6 +195,7 @@ class Harness:
         self.channels = channels
         self.clock: FrozenClock = portal.clock
         self._dispatchers = 0
+        self.zones: dict[str, str] = {}
 
     @property
     def client(self) -> httpx.AsyncClient:
@@ -225,13 +226,11 @@ class Harness:
     async def create_order(self, *, hour: int = 12, phone: str | None = PHONE, **extra: Any) -> Any:
         """An order whose customer lives where the frozen clock reads `hour` o'clock."""
         body = order_body(**extra)
-        body["customer"] = {
-            **body["customer"],
-            "timezone": zone_at_local_hour(self.clock(), hour),
-            "phone": phone,
-        }
+        zone = zone_at_local_hour(self.clock(), hour)
+        body["customer"] = {**body["customer"], "timezone": zone, "phone": phone}
         answer = await self.portal.post("/api/v1/orders", body)
         assert answer.status_code == 201, answer.text
+        self.zones[body["order_number"]] = zone
         return answer.json()
 
     async def post(self, path: str, body: Any) -> Any:
@@ -248,11 +247,13 @@ class Harness:
                 )
             return list((await session.execute(stmt)).scalars())
 
-    async def row(self, order_number: str, kind: str, channel: str) -> Notification:
+    async def row(
+        self, order_number: str, kind: str, channel: str, milestone: str | None = None
+    ) -> Notification:
         found = [
             r
             for r in await self.rows(order_number)
-            if r.kind == kind and r.channel == channel
+            if r.kind == kind and r.channel == channel and milestone in (None, r.milestone)
         ]
         assert len(found) == 1, [(r.kind, r.channel, r.milestone) for r in found]
         return found[0]
@@ -300,6 +301,3 @@ def today() -> date:
 
 def days(n: int) -> str:
     return (today() + timedelta(days=n)).isoformat()
-
-
-__all__ = ["RetryPolicy"]

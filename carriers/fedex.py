@@ -19,7 +19,7 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 
-from carriers.base import Location, ParsedWebhook, PayloadError, SignatureError, TrackingUpdate
+from carriers.base import Location, ParsedWebhook, PayloadError, TrackingUpdate
 from carriers.jsonfields import (
     JsonObject,
     expect_list,
@@ -30,7 +30,7 @@ from carriers.jsonfields import (
     optional_str,
     required_str,
 )
-from carriers.signing import b64_hmac, header, matches_any, to_bytes, usable_secrets
+from carriers.signing import b64_hmac, to_bytes, verify_body_hmac
 from carriers.status import ReasonCode, ShipmentStatus
 from carriers.timestamps import parse_calendar_date, parse_instant
 from carriers.updates import default_message, digest, make_location, ordered, settle, with_eta
@@ -155,15 +155,7 @@ class FedExAdapter:
         now: datetime,
     ) -> None:
         """Check ``fdx-signature`` against every configured security token."""
-        candidates = usable_secrets(secrets)
-        provided = header(headers, SIGNATURE_HEADER)
-        if provided is None:
-            raise SignatureError(f"missing {SIGNATURE_HEADER} header")
-        provided = provided.strip()
-        if not provided:
-            raise SignatureError(f"malformed {SIGNATURE_HEADER} header")
-        if not matches_any((b64_hmac(to_bytes(s), body) for s in candidates), provided):
-            raise SignatureError("signature does not match")
+        verify_body_hmac(headers, SIGNATURE_HEADER, secrets, body)
 
     def sign(
         self, body: bytes, secret: str, now: datetime

@@ -81,3 +81,21 @@ def as_utc(moment: datetime) -> datetime:
     if moment.tzinfo is None:
         return moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC)
+
+
+def verify_body_hmac(
+    headers: Mapping[str, str], name: str, secrets: Sequence[str], body: bytes
+) -> None:
+    """Check a header holding base64 HMAC-SHA256(secret, raw body) against every secret.
+
+    The scheme AfterShip and FedEx share; raises SignatureError saying what is wrong.
+    """
+    candidates = usable_secrets(secrets)
+    provided = header(headers, name)
+    if provided is None:
+        raise SignatureError(f"missing {name} header")
+    provided = provided.strip()
+    if not provided:
+        raise SignatureError(f"malformed {name} header")
+    if not matches_any((b64_hmac(to_bytes(s), body) for s in candidates), provided):
+        raise SignatureError("signature does not match")

@@ -64,6 +64,7 @@ DEFAULT_POSTGRES = os.environ.get(
     os.environ.get("PORTAL_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"),
 )
 DEFAULT_REDIS = os.environ.get("PORTAL_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+GRACE = 10.0  # seconds a paced phase waits for answers after its last request was due
 
 
 # --- the workload -------------------------------------------------------------------------
@@ -150,10 +151,14 @@ def percentile(values: Sequence[float], q: float) -> float:
 
 
 async def post(
-    client: httpx.AsyncClient, request: tuple[bytes, dict[str, str]], phase: Phase
+    client: httpx.AsyncClient,
+    request: tuple[bytes, dict[str, str]],
+    phase: Phase,
+    scheduled: float | None = None,
 ) -> None:
+    """Send one webhook; its latency counts from ``scheduled`` when given (open loop)."""
     body, headers = request
-    started = time.perf_counter()
+    started = time.perf_counter() if scheduled is None else scheduled
     phase.sent += 1
     try:
         answer = await client.post("/webhooks/generic", content=body, headers=headers)
@@ -197,19 +202,28 @@ async def closed_loop(
 async def paced(
     client: httpx.AsyncClient, workload: Workload, rate: float, seconds: float
 ) -> Phase:
-    """Open loop: request i leaves at start + i / rate, answered or not."""
+    """Open loop: request i is due at start + i / rate and leaves then, answered or not.
+
+    Latency counts from the due time, so a client that falls behind its schedule (a saturated
+    machine) shows in the figures instead of hiding them. Bounded: the phase ends ``GRACE``
+    seconds after the last request was due; what is unanswered or unsent by then is counted.
+    """
     total = int(rate * seconds)
     queue = workload.make(total)
     phase = Phase(f"paced {rate:g}/s")
     tasks: list[asyncio.Task[None]] = []
     started = time.perf_counter()
+    deadline = started + seconds + GRACE
     for index, request in enumerate(queue):
-        delay = started + index / rate - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        tasks.append(asyncio.create_task(post(client, request, phase)))
-    # Bounded: whatever is still unanswered a while after the last one left is counted lost.
-    _, pending = await asyncio.wait(tasks, timeout=15)
+        due = started + index / rate
+        now = time.perf_counter()
+        if now > deadline:
+            phase.failures["unsent"] = total - index
+            break
+        if due > now:
+            await asyncio.sleep(due - now)
+        tasks.append(asyncio.create_task(post(client, request, phase, scheduled=due)))
+    _, pending = await asyncio.wait(tasks, timeout=max(0.1, deadline - time.perf_counter()))
     phase.seconds = time.perf_counter() - started
     phase.open = False
     if pending:

@@ -65,6 +65,7 @@ DEFAULT_POSTGRES = os.environ.get(
 )
 DEFAULT_REDIS = os.environ.get("PORTAL_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 GRACE = 10.0  # seconds a paced phase waits for answers after its last request was due
+PACED_CONNECTIONS = 256  # at most this many requests in flight in a paced phase
 
 
 # --- the workload -------------------------------------------------------------------------
@@ -155,13 +156,18 @@ async def post(
     request: tuple[bytes, dict[str, str]],
     phase: Phase,
     scheduled: float | None = None,
+    gate: asyncio.Semaphore | None = None,
 ) -> None:
     """Send one webhook; its latency counts from ``scheduled`` when given (open loop)."""
     body, headers = request
     started = time.perf_counter() if scheduled is None else scheduled
     phase.sent += 1
     try:
-        answer = await client.post("/webhooks/generic", content=body, headers=headers)
+        if gate is None:
+            answer = await client.post("/webhooks/generic", content=body, headers=headers)
+        else:
+            async with gate:
+                answer = await client.post("/webhooks/generic", content=body, headers=headers)
     except httpx.HTTPError as exc:
         if phase.open:
             phase.fail(type(exc).__name__)
@@ -200,14 +206,17 @@ async def closed_loop(
 
 
 async def paced(
-    client: httpx.AsyncClient, workload: Workload, rate: float, seconds: float
+    client: httpx.AsyncClient, workload: Workload, rate: float, seconds: float, connections: int
 ) -> Phase:
     """Open loop: request i is due at start + i / rate and leaves then, answered or not.
 
     Latency counts from the due time, so a client that falls behind its schedule (a saturated
     machine) shows in the figures instead of hiding them. Bounded: the phase ends ``GRACE``
     seconds after the last request was due; what is unanswered or unsent by then is counted.
+    Requests beyond ``connections`` in flight wait here, not in httpx's pool, whose queue costs
+    time quadratic in its length and would starve this client on an overloaded server.
     """
+    gate = asyncio.Semaphore(connections)
     total = int(rate * seconds)
     queue = workload.make(total)
     phase = Phase(f"paced {rate:g}/s")
@@ -222,7 +231,7 @@ async def paced(
             break
         if due > now:
             await asyncio.sleep(due - now)
-        tasks.append(asyncio.create_task(post(client, request, phase, scheduled=due)))
+        tasks.append(asyncio.create_task(post(client, request, phase, due, gate)))
     _, pending = await asyncio.wait(tasks, timeout=max(0.1, deadline - time.perf_counter()))
     phase.seconds = time.perf_counter() - started
     phase.open = False
@@ -396,10 +405,10 @@ async def measure(target: str, base: str, workload: Workload, args: argparse.Nam
         await asyncio.sleep(2)
         # Carriers open the connections they need: the open loop is not held back by a small
         # pool, and a request not answered in 10 s counts as failed (a carrier retries).
-        limits = httpx.Limits(max_connections=256, max_keepalive_connections=64)
+        limits = httpx.Limits(max_connections=PACED_CONNECTIONS, max_keepalive_connections=64)
         async with httpx.AsyncClient(base_url=base, limits=limits, timeout=10) as client:
             await closed_loop(client, workload, 50, 4, args.max_seconds)
-            runs.append(await paced(client, workload, rate, args.paced_seconds))
+            runs.append(await paced(client, workload, rate, args.paced_seconds, PACED_CONNECTIONS))
     print(f"  {target} measured ({load()})", flush=True)
     return Figures(target, closed, runs)
 

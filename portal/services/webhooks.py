@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -22,7 +22,7 @@ from ..errors import NotFound
 from ..models import Delay, Order, OrderEvent, Shipment, WebhookReceipt
 from ..schemas import DelayCreate
 from . import orders as order_service
-from .timeline import UnitOfWork, append_event, lock_order_by_id
+from .timeline import UnitOfWork, append_event
 
 # Headers worth keeping for audit (signatures prove what was received). The UPS credential and
 # Authorization headers, and Shippo's ?token=, ARE the secrets: they are never stored.
@@ -163,25 +163,30 @@ async def ingest(
         async with db.write() as session:
             groups, unmatched = await match_updates(session, parsed.updates)
             outcome = Outcome.UNMATCHED if unmatched else Outcome.APPLIED
-            receipt = WebhookReceipt(
-                carrier=carrier,
-                dedupe_key=key,
-                outcome=outcome,
-                body=body.decode("utf-8", errors="replace"),
-                headers=audit_headers(headers),
-                tracking_numbers=_tracking_list(parsed)[:1000],
-                received_at=now,
-                applied_at=None if unmatched else now,
-            )
-            session.add(receipt)
             # The unique (carrier, dedupe_key) index is the dedupe: the receipt is written
             # before anything else, so a redelivery fails here having changed nothing, and on
-            # PostgreSQL a concurrent twin waits here until the first one commits.
-            await session.flush()
+            # PostgreSQL a concurrent twin waits here until the first one commits. (A plain
+            # INSERT: the receipt is not changed later, so it needs no ORM object.)
+            receipt_id = (
+                await session.execute(
+                    insert(WebhookReceipt)
+                    .values(
+                        carrier=carrier,
+                        dedupe_key=key,
+                        outcome=outcome,
+                        body=body.decode("utf-8", errors="replace"),
+                        headers=audit_headers(headers),
+                        tracking_numbers=_tracking_list(parsed)[:1000],
+                        received_at=now,
+                        applied_at=None if unmatched else now,
+                    )
+                    .returning(col(WebhookReceipt.id))
+                )
+            ).scalar_one()
             applied = await apply_matched(
                 session, uow, groups, now=now, source=f"carrier:{carrier}"
             )
-            return IngestResult(outcome, receipt.id, applied, tuple(unmatched))
+            return IngestResult(outcome, receipt_id, applied, tuple(unmatched))
     except IntegrityError:
         # Only a twin that committed first makes this a duplicate; any other constraint
         # failure must not be answered 2xx, or the carrier would never send it again.
@@ -194,53 +199,63 @@ async def ingest(
         return IngestResult(Outcome.DUPLICATE, twin)
 
 
-async def _find_shipment(session: AsyncSession, update: TrackingUpdate) -> Shipment | None:
-    rows = list(
-        (
-            await session.execute(
-                select(Shipment).where(col(Shipment.tracking_number) == update.tracking_number)
-            )
-        ).scalars()
-    )
-    if len(rows) <= 1:
-        return rows[0] if rows else None
-    same_carrier = [s for s in rows if s.carrier == update.carrier]
-    return same_carrier[0] if same_carrier else rows[0]
+async def _find_shipment(
+    session: AsyncSession, update: TrackingUpdate
+) -> tuple[Shipment, Order] | None:
+    """The shipment an update names, with its order locked for the change (one statement)."""
+    rows = (
+        await session.execute(
+            select(Shipment, Order)
+            .join(Order, col(Order.id) == col(Shipment.order_id))
+            .where(col(Shipment.tracking_number) == update.tracking_number)
+            .order_by(col(Shipment.id))
+            .with_for_update(of=Order)
+        )
+    ).all()
+    if not rows:
+        return None
+    same_carrier = [row for row in rows if row[0].carrier == update.carrier]
+    shipment, order = (same_carrier or rows)[0]
+    return shipment, order
 
 
-Matched = dict[int, tuple[Shipment, list[TrackingUpdate]]]
+Matched = dict[int, tuple[Shipment, Order, list[TrackingUpdate]]]
 
 
 async def match_updates(
     session: AsyncSession,
     updates: tuple[TrackingUpdate, ...],
     *,
-    only_shipment: Shipment | None = None,
+    only: tuple[Shipment, Order] | None = None,
     lookup_only: bool = False,
 ) -> tuple[Matched, list[str]]:
-    """Group updates by the shipment they name, oldest first; and the numbers not found."""
+    """Group updates by the shipment they name, oldest first; and the numbers not found.
+
+    The orders of the shipments found are locked (on PostgreSQL) until the transaction ends.
+    """
     groups: Matched = {}
     unmatched: list[str] = []
-    found: dict[tuple[str, str], Shipment | None] = {}
+    found: dict[tuple[str, str], tuple[Shipment, Order] | None] = {}
     for update in sorted(updates, key=lambda u: u.occurred_at):
-        if only_shipment is not None:
-            if only_shipment.tracking_number != update.tracking_number:
+        if only is not None:
+            if only[0].tracking_number != update.tracking_number:
                 continue
-            shipment: Shipment | None = only_shipment
+            target: tuple[Shipment, Order] | None = only
         else:
             lookup = (update.tracking_number, update.carrier)
             if lookup not in found:
                 found[lookup] = await _find_shipment(session, update)
-            shipment = found[lookup]
-        if shipment is None:
+            target = found[lookup]
+        if target is None:
             if update.tracking_number not in unmatched:
                 unmatched.append(update.tracking_number)
             continue
+        shipment, order = target
         assert shipment.id is not None
-        groups.setdefault(shipment.id, (shipment, []))[1].append(update)
+        groups.setdefault(shipment.id, (shipment, order, []))[2].append(update)
     if (
         unmatched
-        and only_shipment is None
+        and only is None
         and not lookup_only
         and await _lock_tracking_numbers(session, unmatched)
     ):
@@ -249,8 +264,8 @@ async def match_updates(
         # unmatched for a shipment that exists.
         late = [u for u in updates if u.tracking_number in unmatched]
         found_late, unmatched = await match_updates(session, tuple(late), lookup_only=True)
-        for shipment_id, (shipment, more) in found_late.items():
-            merged = groups.setdefault(shipment_id, (shipment, []))[1]
+        for shipment_id, (shipment, order, more) in found_late.items():
+            merged = groups.setdefault(shipment_id, (shipment, order, []))[2]
             merged.extend(more)
             merged.sort(key=lambda u: u.occurred_at)
     return groups, unmatched
@@ -272,9 +287,9 @@ async def apply_matched(
 ) -> int:
     """Apply grouped updates shipment by shipment; returns the checkpoints recorded."""
     recorded = 0
-    for shipment, shipment_updates in groups.values():
+    for shipment, order, shipment_updates in groups.values():
         recorded += await _apply_to_shipment(
-            session, uow, shipment, shipment_updates, now=now, source=source
+            session, uow, shipment, order, shipment_updates, now=now, source=source
         )
     return recorded
 
@@ -286,10 +301,14 @@ async def apply_updates(
     *,
     now: datetime,
     source: str,
-    only_shipment: Shipment | None = None,
+    only: tuple[Shipment, Order] | None = None,
 ) -> tuple[int, list[str]]:
-    """Apply checkpoints oldest first. Returns (events recorded, tracking numbers not found)."""
-    groups, unmatched = await match_updates(session, updates, only_shipment=only_shipment)
+    """Apply checkpoints oldest first. Returns (events recorded, tracking numbers not found).
+
+    ``only``: a shipment and its order, locked by the caller; updates for other numbers are
+    left alone.
+    """
+    groups, unmatched = await match_updates(session, updates, only=only)
     return await apply_matched(session, uow, groups, now=now, source=source), unmatched
 
 
@@ -307,15 +326,15 @@ async def _apply_to_shipment(
     session: AsyncSession,
     uow: UnitOfWork,
     shipment: Shipment,
+    order: Order,
     updates: list[TrackingUpdate],
     *,
     now: datetime,
     source: str,
 ) -> int:
-    order = await lock_order_by_id(session, shipment.order_id)
     if _concurrent_writers(session):
-        # The shipment was looked up before the order lock was granted; another webhook for
-        # it may have committed meanwhile. Read it again under the lock, or a stale status
+        # The shipment row was read while the order lock was being granted: another webhook
+        # for it may have committed meanwhile. Read it again under the lock, or a stale status
         # would let an older checkpoint move it backward.
         await session.refresh(shipment)
     assert shipment.id is not None
@@ -483,7 +502,7 @@ async def apply_unmatched(
             continue
         mine = tuple(u for u in parsed.updates if u.tracking_number == shipment.tracking_number)
         count, _ = await apply_updates(
-            session, uow, mine, now=now, source=f"carrier:{receipt.carrier}", only_shipment=shipment
+            session, uow, mine, now=now, source=f"carrier:{receipt.carrier}", only=(shipment, order)
         )
         applied += count
         still_unknown = [

@@ -14,13 +14,15 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import event, text
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
+
+from . import sqlite_inline
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -34,9 +36,9 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     # BEGIN itself, so a writer can ask for BEGIN IMMEDIATE.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
-    # WAL lets readers run beside the single writer; busy_timeout makes other processes wait.
+    # WAL lets readers run beside the single writer. Waiting for another process's lock is
+    # done by portal.sqlite_inline without blocking the event loop (busy_timeout stays 0).
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
@@ -54,10 +56,10 @@ def _begin_immediate(conn: Connection) -> None:
 
 def make_engine(url: str, *, pool_size: int = 10, for_writes: bool = False) -> AsyncEngine:
     if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
+        path = make_url(url).database or ":memory:"
+        if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, connect_args={"timeout": 10})
+        engine = create_async_engine(url, async_creator=sqlite_inline.creator(path, timeout=10))
         event.listen(engine.sync_engine, "connect", _sqlite_connect)
         event.listen(engine.sync_engine, "begin", _begin_immediate if for_writes else _begin)
         return engine

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import select
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
+from sqlmodel import SQLModel
 
 from carriers.links import carrier_name, tracking_url
 
@@ -101,7 +103,17 @@ class OrderView:
         return open_[-1] if open_ else None
 
 
-def _event_view(e: OrderEvent) -> EventView:
+def _table(model: type[SQLModel]) -> sa.Table:
+    table = model.__table__  # type: ignore[attr-defined]
+    assert isinstance(table, sa.Table)
+    return table
+
+
+ITEMS, SHIPMENTS, SHIPMENT_ITEMS = _table(OrderItem), _table(Shipment), _table(ShipmentItem)
+EVENTS, DELAYS, FEEDBACK = _table(OrderEvent), _table(Delay), _table(Feedback)
+
+
+def _event_view(e: Any) -> EventView:
     return EventView(
         seq=e.seq,
         kind=e.kind,
@@ -120,61 +132,63 @@ def timeline_order(events: list[EventView]) -> list[EventView]:
     return sorted(events, key=lambda e: (e.occurred_at, e.seq))
 
 
+async def _rows(session: AsyncSession, stmt: sa.Select[Any]) -> Sequence[sa.Row[Any]]:
+    """Plain rows through the session's connection: no ORM objects for values only shown.
+
+    The caller flushed: a write transaction's own changes are visible here.
+    """
+    return (await (await session.connection()).execute(stmt)).all()
+
+
 async def load_events(session: AsyncSession, order_id: int, after_seq: int = 0) -> list[EventView]:
+    await session.flush()
     stmt = (
-        select(OrderEvent)
-        .where(col(OrderEvent.order_id) == order_id, col(OrderEvent.seq) > after_seq)
-        .order_by(col(OrderEvent.seq))
+        sa.select(EVENTS)
+        .where(EVENTS.c.order_id == order_id, EVENTS.c.seq > after_seq)
+        .order_by(EVENTS.c.seq)
     )
-    return [_event_view(e) for e in (await session.execute(stmt)).scalars()]
+    return [_event_view(e) for e in await _rows(session, stmt)]
 
 
 async def load_order_view(session: AsyncSession, order: Order) -> OrderView:
+    """Everything shown about ``order``, read in six plain queries."""
     assert order.id is not None
-    items = list(
-        (
-            await session.execute(
-                select(OrderItem)
-                .where(col(OrderItem.order_id) == order.id)
-                .order_by(col(OrderItem.position))
-            )
-        ).scalars()
+    await session.flush()
+    items = await _rows(
+        session,
+        sa.select(ITEMS.c.sku, ITEMS.c.name, ITEMS.c.quantity)
+        .where(ITEMS.c.order_id == order.id)
+        .order_by(ITEMS.c.position),
     )
-    by_item_id = {i.id: i for i in items}
-    shipments = list(
-        (
-            await session.execute(
-                select(Shipment)
-                .where(col(Shipment.order_id) == order.id)
-                .order_by(col(Shipment.id))
-            )
-        ).scalars()
+    shipments = await _rows(
+        session,
+        sa.select(SHIPMENTS).where(SHIPMENTS.c.order_id == order.id).order_by(SHIPMENTS.c.id),
     )
     shipment_items: dict[int, list[ItemView]] = {}
     if shipments:
-        rows = (
-            await session.execute(
-                select(ShipmentItem).where(
-                    col(ShipmentItem.shipment_id).in_([s.id for s in shipments])
-                )
+        rows = await _rows(
+            session,
+            sa.select(
+                SHIPMENT_ITEMS.c.shipment_id, ITEMS.c.sku, ITEMS.c.name, SHIPMENT_ITEMS.c.quantity
             )
-        ).scalars()
+            .join(ITEMS, ITEMS.c.id == SHIPMENT_ITEMS.c.order_item_id)
+            .where(ITEMS.c.order_id == order.id)
+            .order_by(SHIPMENT_ITEMS.c.id),
+        )
         for row in rows:
-            item = by_item_id[row.order_item_id]
             shipment_items.setdefault(row.shipment_id, []).append(
-                ItemView(item.sku, item.name, row.quantity)
+                ItemView(row.sku, row.name, row.quantity)
             )
-    delays = list(
-        (
-            await session.execute(
-                select(Delay).where(col(Delay.order_id) == order.id).order_by(col(Delay.id))
-            )
-        ).scalars()
+    delays = await _rows(
+        session, sa.select(DELAYS).where(DELAYS.c.order_id == order.id).order_by(DELAYS.c.id)
     )
-    feedback = (
-        await session.execute(select(Feedback).where(col(Feedback.order_id) == order.id))
-    ).scalar_one_or_none()
-    events = await load_events(session, order.id)
+    feedback = await _rows(session, sa.select(FEEDBACK).where(FEEDBACK.c.order_id == order.id))
+    events = [
+        _event_view(e)
+        for e in await _rows(
+            session, sa.select(EVENTS).where(EVENTS.c.order_id == order.id).order_by(EVENTS.c.seq)
+        )
+    ]
     return OrderView(
         id=order.id,
         order_number=order.order_number,
@@ -192,7 +206,7 @@ async def load_order_view(session: AsyncSession, order: Order) -> OrderView:
         items=tuple(ItemView(i.sku, i.name, i.quantity) for i in items),
         shipments=tuple(
             ShipmentView(
-                id=s.id or 0,
+                id=s.id,
                 carrier=s.carrier,
                 carrier_name=carrier_name(s.carrier),
                 tracking_number=s.tracking_number,
@@ -203,14 +217,14 @@ async def load_order_view(session: AsyncSession, order: Order) -> OrderView:
                 estimated_delivery=s.estimated_delivery,
                 shipped_at=s.shipped_at,
                 delivered_at=s.delivered_at,
-                items=tuple(shipment_items.get(s.id or 0, [])),
+                items=tuple(shipment_items.get(s.id, [])),
             )
             for s in shipments
         ),
         events=tuple(timeline_order(events)),
         delays=tuple(
             DelayView(
-                id=d.id or 0,
+                id=d.id,
                 reason_code=d.reason_code,
                 message=d.message,
                 previous_eta=d.previous_eta,
@@ -224,7 +238,7 @@ async def load_order_view(session: AsyncSession, order: Order) -> OrderView:
             )
             for d in delays
         ),
-        feedback=FeedbackView(feedback.rating, feedback.comment, feedback.created_at)
+        feedback=FeedbackView(feedback[0].rating, feedback[0].comment, feedback[0].created_at)
         if feedback
         else None,
     )

@@ -31,11 +31,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import contextlib
-import hashlib
-import hmac
-import json
 import os
 import platform
 import shutil
@@ -57,8 +53,9 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from bench._generic_webhook import SECRET, checkpoint, signing_key  # noqa: E402
+
 HOST = "127.0.0.1"
-SECRET = "whsec_" + base64.b64encode(b"bench-webhook-signing-key-0123456789").decode()
 DEFAULT_POSTGRES = os.environ.get(
     "PORTAL_BENCH_POSTGRES_URL",
     os.environ.get("PORTAL_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"),
@@ -81,7 +78,7 @@ class Workload:
         # Checkpoints start in the past and move forward one second each, so every one is
         # newer than the last for its shipment: each is recorded and applied.
         self.base = datetime.now(UTC) - timedelta(hours=12)
-        self.key = base64.b64decode(SECRET.removeprefix("whsec_"))
+        self.key = signing_key(SECRET)
 
     def make(self, count: int) -> list[tuple[bytes, dict[str, str]]]:
         """``count`` ready requests (body, headers), signed now."""
@@ -91,31 +88,14 @@ class Workload:
             self.counter += 1
             number = self.tracking_numbers[self.counter % len(self.tracking_numbers)]
             occurred = self.base + timedelta(seconds=self.counter)
-            body = json.dumps(
-                {
-                    "tracking_number": number,
-                    "carrier": "dhl",
-                    "status": "in_transit",
-                    "occurred_at": occurred.isoformat().replace("+00:00", "Z"),
-                    "location": {"city": "Leipzig", "region": "SN", "country": "DE"},
-                    "message": f"Sorted at hub {self.counter % 97}",
-                    "estimated_delivery": None,
-                    "reason_code": None,
-                }
-            ).encode()
-            msg_id = f"msg_{self.run}_{self.counter}"
-            signature = base64.b64encode(
-                hmac.new(self.key, f"{msg_id}.{stamp}.".encode() + body, hashlib.sha256).digest()
-            ).decode()
             made.append(
-                (
-                    body,
-                    {
-                        "content-type": "application/json",
-                        "webhook-id": msg_id,
-                        "webhook-timestamp": stamp,
-                        "webhook-signature": f"v1,{signature}",
-                    },
+                checkpoint(
+                    self.key,
+                    f"msg_{self.run}_{self.counter}",
+                    stamp,
+                    number,
+                    occurred,
+                    f"Sorted at hub {self.counter % 97}",
                 )
             )
         return made

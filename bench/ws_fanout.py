@@ -21,14 +21,17 @@ Scenarios (portal, then ceiling):
     posted through either: every socket must get every event of its order exactly once, in
     order, after its snapshot.
 
-The portal's trigger is POST /api/v1/orders/{n}/delays (one timeline event each); the
-ceiling's is POST /publish/{topic}, which publishes a frame padded to the portal's frame size.
-Orders are written through the portal's service layer before the server starts (setup only:
-the order API is far slower than that). A private redis-server on a free port carries the
-pub/sub; everything listens on 127.0.0.1. The load client is a minimal asyncio websocket
-client (handshake, unmasked server frames, ping -> pong) in --clients worker processes, since
-one Python process cannot both hold 10,000 sockets and read 5,000 frames per event in time.
-Every loop is bounded in count and in time; --time-limit stops everything.
+The portal's trigger (--trigger) is by default what drives a live page in production: a signed
+carrier webhook (POST /webhooks/generic, Standard Webhooks) with a new checkpoint for the order's
+shipment, one timeline event each; or POST /api/v1/orders/{n}/delays (a delay opened through the
+API, which also writes its email, SMS and call notices). The ceiling's is POST /publish/{topic},
+which publishes a frame padded to the portal's frame size. Orders are written and shipped
+through the portal's service layer before the server starts (setup only). A private
+redis-server on a free port carries the pub/sub; everything listens on 127.0.0.1. The load
+client is a minimal asyncio websocket client (handshake, unmasked server frames, ping -> pong)
+in --clients worker processes, since one Python process cannot both hold 10,000 sockets and
+read 5,000 frames per event in time. Every loop is bounded in count and in time; --time-limit
+stops everything.
 
     .venv/bin/python bench/ws_fanout.py                 # the full run
     .venv/bin/python bench/ws_fanout.py --quick         # scaled down (about a minute)
@@ -69,8 +72,12 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from bench._generic_webhook import SECRET as WEBHOOK_SECRET  # noqa: E402
+from bench._generic_webhook import checkpoint, signing_key  # noqa: E402
+
 HOST = "127.0.0.1"
 EV = re.compile(rb'id="ev-(\d+)"')
+WEBHOOK_KEY = signing_key(WEBHOOK_SECRET)
 MARK = re.compile(rb"bench-(\d+)")
 SNAPSHOT = b'<div id="live"'
 
@@ -519,6 +526,7 @@ class Target:
     env: dict[str, str] = field(default_factory=dict)
     api_key: str = ""
     prefix: str = ""
+    trigger_kind: str = "webhook"  # the portal's: "webhook" (carrier checkpoint) or "delay"
     started: int = 0
     servers: list[Service] = field(default_factory=list)
     seq: dict[str, int] = field(default_factory=lambda: defaultdict(int))
@@ -547,7 +555,12 @@ class Target:
 
     async def trigger(self, http: RawHttp, server: Service, topic: str, marker: int) -> int:
         """Send the request that makes one event on ``topic``; returns the HTTP status."""
-        if self.kind == "portal":
+        self.seq[topic] += 1
+        if self.kind == "ceiling":
+            return await http.post(
+                server.port, f"/publish/{topic}?seq={self.seq[topic]}&marker={marker}"
+            )
+        if self.trigger_kind == "delay":
             body = json.dumps({"reason_code": "weather", "message": f"Storm ahead bench-{marker}"})
             return await http.post(
                 server.port,
@@ -555,15 +568,25 @@ class Target:
                 body.encode(),
                 {"Authorization": f"Bearer {self.api_key}", "Content-Type": "application/json"},
             )
-        self.seq[topic] += 1
-        return await http.post(
-            server.port, f"/publish/{topic}?seq={self.seq[topic]}&marker={marker}"
+        # A carrier checkpoint, newer than the last one for this shipment.
+        body, headers = checkpoint(
+            WEBHOOK_KEY,
+            f"wh_{self.prefix}_{marker}",
+            str(int(time.time())),
+            tracking_number(topic),
+            datetime.now(UTC),
+            f"Sorted at hub bench-{marker}",
         )
+        return await http.post(server.port, "/webhooks/generic", body, headers)
 
     def stop(self) -> None:
         for server in self.servers:
             server.stop()
         self.servers.clear()
+
+
+def tracking_number(order_number: str) -> str:
+    return "JD" + order_number
 
 
 def _cli(env: dict[str, str], *args: str) -> str:
@@ -582,10 +605,10 @@ def _cli(env: dict[str, str], *args: str) -> str:
 
 
 async def write_orders(env: dict[str, str], count: int) -> list[tuple[str, str]]:
-    """``count`` orders with their share links, straight through the service layer (setup)."""
+    """``count`` shipped orders with their share links, through the service layer (setup)."""
     from portal.db import Database
-    from portal.schemas import OrderCreate
-    from portal.services.orders import create_order
+    from portal.schemas import OrderCreate, ShipmentCreate
+    from portal.services.orders import add_shipment, create_order
     from portal.services.outbox import Notifier
     from portal.services.timeline import UnitOfWork
     from portal.settings import load_settings
@@ -612,20 +635,22 @@ async def write_orders(env: dict[str, str], count: int) -> list[tuple[str, str]]
                             "promised_deliver_by": (today + timedelta(days=4)).isoformat(),
                         }
                     )
-                    order, link = await create_order(
-                        session,
-                        UnitOfWork(notifier=notifier),
-                        data,
-                        now=datetime.now(UTC),
-                        source="bench",
+                    uow = UnitOfWork(notifier=notifier)
+                    now = datetime.now(UTC)
+                    order, link = await create_order(session, uow, data, now=now, source="bench")
+                    shipment = ShipmentCreate(
+                        carrier="dhl", tracking_number=tracking_number(order.order_number)
                     )
+                    await add_shipment(session, uow, order, shipment, now=now, source="bench")
                     made.append((order.order_number, link.token))
     finally:
         await db.dispose()
     return made
 
 
-async def make_portal(workdir: Path, redis_url: str, database_url: str | None) -> Target:
+async def make_portal(
+    workdir: Path, redis_url: str, database_url: str | None, trigger_kind: str
+) -> Target:
     instance = workdir / "instance"
     instance.mkdir(parents=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith("PORTAL_")}
@@ -635,13 +660,22 @@ async def make_portal(workdir: Path, redis_url: str, database_url: str | None) -
             "PORTAL_SECRET_KEY": "bench-" + "k" * 40,
             "PORTAL_REDIS_URL": redis_url,
             "PORTAL_INSTANCE": f"bench-{uuid.uuid4().hex[:8]}",
+            "PORTAL_WEBHOOK_SECRET_GENERIC": WEBHOOK_SECRET,
         }
     )
     if database_url:
         env["PORTAL_DATABASE_URL"] = database_url
     _cli(env, "migrate")
     key = _cli(env, "api-key", "create", "bench").strip().splitlines()[-1]
-    return Target("portal", workdir, redis_url, env=env, api_key=key)
+    return Target(
+        "portal",
+        workdir,
+        redis_url,
+        env=env,
+        api_key=key,
+        prefix=uuid.uuid4().hex[:8],
+        trigger_kind=trigger_kind,
+    )
 
 
 # =====================================================================================
@@ -956,7 +990,7 @@ async def run(args: argparse.Namespace) -> None:
     figures = Figures()
     targets: list[Target] = []
     try:
-        portal = await make_portal(workdir / "portal", redis.url, args.database_url)
+        portal = await make_portal(workdir / "portal", redis.url, args.database_url, args.trigger)
         targets.append(portal)
         started = time.monotonic()
         orders = await write_orders(portal.env, args.orders + 2)
@@ -995,7 +1029,13 @@ async def run(args: argparse.Namespace) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sockets", type=int, default=10_000, help="(a)/(b) sockets")
-    parser.add_argument("--orders", type=int, default=2_000, help="(a)/(b) orders")
+    parser.add_argument("--orders", type=int, default=10_000, help="(a)/(b) orders")
+    parser.add_argument(
+        "--trigger",
+        choices=("webhook", "delay"),
+        default="webhook",
+        help="the portal's event: a signed carrier checkpoint, or an API delay",
+    )
     parser.add_argument("--hold", type=float, default=25.0, help="(a) seconds to hold")
     parser.add_argument("--rate", type=float, default=200.0, help="(b) events per second")
     parser.add_argument("--rate-low", type=float, default=20.0, help="(b) a second, lower rate")

@@ -15,11 +15,11 @@ from starlette.websockets import WebSocket
 from realtime.hub import Frame
 from realtime.websocket import origin_allowed, pump
 
-from ..models import Order, ShareLink
+from ..models import ShareLink
 from ..runtime import Runtime
 from ..services.links import resolve_link
 from ..services.timeline import Published
-from ..services.views import OrderView, load_order_view
+from ..services.views import OrderFields, OrderView, load_order_row, load_order_view
 from .pages import feedback_csrf
 from .render import LiveContext
 
@@ -38,18 +38,16 @@ class OrderFeed:
     def seq_of(self, topic: str, message: bytes) -> int:
         return Published.decode(message).seq
 
-    def _context(self, order: Order) -> LiveContext:
+    def _context(self, order: OrderFields) -> LiveContext:
         settings = self._runtime.settings
         return LiveContext(
             feedback_csrf=feedback_csrf(settings.secret_key, order.order_number),
             review_url=settings.review_url,
         )
 
-    async def _load(self, topic: str) -> tuple[Order | None, OrderView | None]:
+    async def _load(self, topic: str) -> tuple[OrderFields | None, OrderView | None]:
         async with self._runtime.db.read() as session:
-            order = (
-                await session.execute(select(Order).where(col(Order.order_number) == topic))
-            ).scalar_one_or_none()
+            order = await load_order_row(session, topic)
             if order is None:
                 return None, None
             return order, await load_order_view(session, order)

@@ -148,6 +148,10 @@ async def record_dead_letter(
         return twin
 
 
+# Built once: the values come as parameters, so the statement is compiled once per process.
+_INSERT_RECEIPT = insert(WebhookReceipt).returning(col(WebhookReceipt.id))
+
+
 async def ingest(
     db: Database,
     uow: UnitOfWork,
@@ -169,18 +173,17 @@ async def ingest(
             # INSERT: the receipt is not changed later, so it needs no ORM object.)
             receipt_id = (
                 await session.execute(
-                    insert(WebhookReceipt)
-                    .values(
-                        carrier=carrier,
-                        dedupe_key=key,
-                        outcome=outcome,
-                        body=body.decode("utf-8", errors="replace"),
-                        headers=audit_headers(headers),
-                        tracking_numbers=_tracking_list(parsed)[:1000],
-                        received_at=now,
-                        applied_at=None if unmatched else now,
-                    )
-                    .returning(col(WebhookReceipt.id))
+                    _INSERT_RECEIPT,
+                    {
+                        "carrier": carrier,
+                        "dedupe_key": key,
+                        "outcome": outcome,
+                        "body": body.decode("utf-8", errors="replace"),
+                        "headers": audit_headers(headers),
+                        "tracking_numbers": _tracking_list(parsed)[:1000],
+                        "received_at": now,
+                        "applied_at": None if unmatched else now,
+                    },
                 )
             ).scalar_one()
             applied = await apply_matched(

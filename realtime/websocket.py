@@ -35,6 +35,21 @@ CLOSE_MESSAGE_TOO_BIG = 1009
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
+_last_decoded: tuple[bytes, str] = (b"", "")
+
+
+def _as_text(data: bytes) -> str:
+    """``data`` decoded, once per frame rather than once per socket.
+
+    ASGI carries text frames as str. A broadcast hands the same bytes object to every viewer
+    of an order, so the last one decoded is remembered (holding it keeps its identity unique).
+    """
+    global _last_decoded
+    if _last_decoded[0] is not data:
+        _last_decoded = (data, data.decode("utf-8"))
+    return _last_decoded[1]
+
+
 class SocketViewer:
     """A starlette :class:`WebSocket` as a :class:`realtime.hub.Viewer`."""
 
@@ -45,9 +60,7 @@ class SocketViewer:
 
     async def send(self, data: bytes) -> None:
         """Send ``data`` (UTF-8) as a text frame."""
-        # ASGI carries text frames as str, so the decode is unavoidable; the str is
-        # transient, while queues keep only the one shared bytes object.
-        await self._websocket.send_text(data.decode("utf-8"))
+        await self._websocket.send_text(_as_text(data))
 
     async def close(self, code: int) -> None:
         """Close with ``code``."""

@@ -10,7 +10,7 @@ import pytest
 from starlette.websockets import WebSocketDisconnect
 
 from realtime.hub import Frame, Hub, create_hub
-from realtime.websocket import origin_allowed, pump
+from realtime.websocket import SocketViewer, origin_allowed, pump
 from tests.unit.realtime.realtime_fakes import FakeSource, eventually
 
 
@@ -186,3 +186,20 @@ async def test_pump_rejects_nonsense_limits(hub: Hub) -> None:
 )
 def test_origin_allowed(origin: str | None, allowed: str, expected: bool) -> None:
     assert origin_allowed(origin, allowed) is expected
+
+
+async def test_viewers_send_each_frame_as_its_own_text() -> None:
+    """The decode is shared per frame object; equal-length or new frames are never mixed up."""
+    sent: list[str] = []
+
+    class Recorder:
+        async def send_text(self, text: str) -> None:
+            sent.append(text)
+
+    first, second = SocketViewer(Recorder()), SocketViewer(Recorder())  # type: ignore[arg-type]
+    frame = "<p>état 1</p>".encode()
+    await first.send(frame)
+    await second.send(frame)
+    await first.send("<p>état 2</p>".encode())
+    await second.send(bytes(frame))  # equal content, another object
+    assert sent == ["<p>état 1</p>", "<p>état 1</p>", "<p>état 2</p>", "<p>état 1</p>"]

@@ -6,7 +6,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Protocol, cast
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -151,31 +151,13 @@ async def load_events(session: AsyncSession, order_id: int, after_seq: int = 0) 
     return [_event_view(e) for e in await _rows(session, stmt)]
 
 
-class OrderFields(Protocol):
-    """What a view takes from the order itself: an Order, or a plain row of the orders table."""
-
-    id: int | None
-    order_number: str
-    status: str
-    customer_name: str
-    customer_email: str
-    customer_phone: str | None
-    locale: str
-    timezone: str
-    promised_ship_by: date | None
-    promised_deliver_by: date | None
-    estimated_delivery: date | None
-    created_at: datetime
-    last_seq: int
-
-
-async def load_order_row(session: AsyncSession, order_number: str) -> OrderFields | None:
-    """The order's own columns as a plain row (read-only use), or None."""
+async def load_order_row(session: AsyncSession, order_number: str) -> sa.Row[Any] | None:
+    """The order's own columns as a plain row (for reading: same names as Order's), or None."""
     rows = await _rows(session, sa.select(ORDERS).where(ORDERS.c.order_number == order_number))
-    return cast(OrderFields, rows[0]) if rows else None
+    return rows[0] if rows else None
 
 
-async def load_order_view(session: AsyncSession, order: OrderFields) -> OrderView:
+async def load_order_view(session: AsyncSession, order: Order | sa.Row[Any]) -> OrderView:
     """Everything shown about ``order``, read in six plain queries."""
     assert order.id is not None
     await session.flush()

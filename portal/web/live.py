@@ -6,8 +6,9 @@ import asyncio
 import contextlib
 import logging
 from collections import defaultdict
+from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import Row, or_, select
 from sqlmodel import col
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket
@@ -15,11 +16,11 @@ from starlette.websockets import WebSocket
 from realtime.hub import Frame
 from realtime.websocket import origin_allowed, pump
 
-from ..models import ShareLink
+from ..models import Order, ShareLink
 from ..runtime import Runtime
 from ..services.links import resolve_link
 from ..services.timeline import Published
-from ..services.views import OrderFields, OrderView, load_order_row, load_order_view
+from ..services.views import OrderView, load_order_row, load_order_view
 from .pages import feedback_csrf
 from .render import LiveContext
 
@@ -38,14 +39,14 @@ class OrderFeed:
     def seq_of(self, topic: str, message: bytes) -> int:
         return Published.decode(message).seq
 
-    def _context(self, order: OrderFields) -> LiveContext:
+    def _context(self, order: Order | Row[Any]) -> LiveContext:
         settings = self._runtime.settings
         return LiveContext(
             feedback_csrf=feedback_csrf(settings.secret_key, order.order_number),
             review_url=settings.review_url,
         )
 
-    async def _load(self, topic: str) -> tuple[OrderFields | None, OrderView | None]:
+    async def _load(self, topic: str) -> tuple[Row[Any] | None, OrderView | None]:
         async with self._runtime.db.read() as session:
             order = await load_order_row(session, topic)
             if order is None:

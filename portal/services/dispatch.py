@@ -21,12 +21,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import case, or_, select, update
 from sqlmodel import col
 
 from ..clock import Clock, utcnow
 from ..db import Database
-from ..models import Notification, Order
+from ..models import Notification, Order, ShareLink, Shipment
 from ..notify.channels.base import (
     ChannelError,
     OutgoingCall,
@@ -39,10 +39,11 @@ from ..notify.channels.base import (
 from ..notify.channels.email import sender_domain
 from ..notify.channels.factory import Channels
 from ..notify.channels.logfile import append_json_line
-from ..notify.gate import check
+from ..notify.gate import OrderFacts, check
+from ..notify.kinds import Milestone
 from ..settings import Settings
-from .links import link_is_live
-from .outbox import NoticeFacts, gate_notice, order_facts
+from ..web.presenters import zone
+from .outbox import NoticeFacts, customer_prefs, gate_notice
 
 log = logging.getLogger(__name__)
 
@@ -83,8 +84,29 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{random.randrange(16**6):06x}"
 
 
+@dataclass(slots=True)
+class Outcome:
+    """What became of one claimed row, to be recorded (only while the claim is still ours)."""
+
+    row: Notification
+    state: str
+    error: str | None = None
+    provider_id: str | None = None
+    blocked_reason: str | None = None
+    due_at: datetime | None = None
+
+
+Verdict = tuple[str, str] | None
+
+
 class Dispatcher:
-    """Sends due notifications until stopped; `wake()` shortens the wait after new rows."""
+    """Sends due notifications until stopped; `wake()` shortens the wait after new rows.
+
+    A round claims up to `batch` rows, then works through them `concurrency` at a time: the
+    group's claims and the gate are checked again with a few queries for the whole group,
+    the group is sent concurrently, and its outcomes are recorded in one transaction. So a
+    row is re-checked at most one group's sending time before it goes.
+    """
 
     def __init__(
         self,
@@ -95,8 +117,8 @@ class Dispatcher:
         clock: Clock = utcnow,
         policy: RetryPolicy | None = None,
         lease_seconds: float = 60.0,
-        batch: int = 50,
-        concurrency: int = 8,
+        batch: int = 64,
+        concurrency: int = 16,
         poll_seconds: float = 1.0,
         metrics: Any = None,
         name: str | None = None,
@@ -109,12 +131,13 @@ class Dispatcher:
         self.lease = timedelta(seconds=lease_seconds)
         self._send_limit = lease_seconds / 3
         self.batch = batch
+        self.concurrency = max(1, concurrency)
         self.poll_seconds = poll_seconds
         self.metrics = metrics
         self.name = name or worker_name()
         self._wake = asyncio.Event()
-        self._slots = asyncio.Semaphore(concurrency)
         self._calls = CallTaskLog(settings.instance_dir)
+        self._email_domain = sender_domain(settings.email_from)
 
     def wake(self) -> None:
         self._wake.set()
@@ -135,8 +158,8 @@ class Dispatcher:
     async def run_once(self) -> int:
         """Claim one batch of due rows and deliver them; returns how many were claimed."""
         rows = await self.claim()
-        if rows:
-            await asyncio.gather(*(self._deliver_guarded(row) for row in rows))
+        for start in range(0, len(rows), self.concurrency):
+            await self.deliver_group(rows[start : start + self.concurrency])
         return len(rows)
 
     async def claim(self) -> list[Notification]:
@@ -146,147 +169,210 @@ class Dispatcher:
                 col(Notification.state).in_(RETRYABLE) & (col(Notification.due_at) <= now),
                 (col(Notification.state) == "sending") & (col(Notification.lease_until) < now),
             )
-            stmt = (
-                select(Notification)
+            picked = (
+                select(col(Notification.id))
                 .where(due)
                 .order_by(col(Notification.due_at))
                 .limit(self.batch)
                 .with_for_update(skip_locked=True)
             )
-            rows = list((await session.execute(stmt)).scalars())
-            for row in rows:
-                row.state = "sending"
-                row.lease_until = now + self.lease
-                row.claimed_by = self.name
-                row.attempts += 1
-                session.add(row)
-        return rows
-
-    async def _deliver_guarded(self, row: Notification) -> None:
-        async with self._slots:
-            try:
-                await self.deliver(row)
-            except Exception as exc:
-                # A bug must not strand the row, nor retry it in a tight loop for ever: it is
-                # retried with the same backoff as a channel failure, and goes dead in the end.
-                log.exception(
-                    "dispatcher %s: notification %s failed unexpectedly", self.name, row.id
+            ids = list((await session.execute(picked)).scalars())
+            if not ids:
+                return []
+            claimed = (
+                update(Notification)
+                .where(col(Notification.id).in_(ids))
+                .values(
+                    state="sending",
+                    lease_until=now + self.lease,
+                    claimed_by=self.name,
+                    attempts=col(Notification.attempts) + 1,
                 )
-                await self._retry_or_die(row, f"internal: {type(exc).__name__}: {exc}")
+                .returning(Notification)
+                .execution_options(synchronize_session=False)
+            )
+            rows = list((await session.execute(claimed)).scalars())
+        rows.sort(key=lambda row: (row.due_at, row.id or 0))
+        return rows
 
     async def deliver(self, row: Notification) -> None:
         """Check `row` again and send it, if this dispatcher still holds its claim."""
-        verdict = await self._recheck(row)
-        if verdict is LOST:
-            log.warning(
-                "dispatcher %s: lost the claim on notification %s; not sending it",
-                self.name,
-                row.id,
-            )
-            return
-        if verdict is not None:
-            state, reason = verdict
-            await self._record(row, state, blocked_reason=reason)
-            return
+        await self.deliver_group([row])
+
+    async def deliver_group(self, rows: list[Notification]) -> None:
+        """Check claimed `rows` again together, send those that may go, record every outcome."""
         try:
-            # Bounded well inside the lease checked above, so no other dispatcher can take the
-            # row while this send is still under way.
+            verdicts = await self._recheck(rows)
+        except Exception as exc:
+            # A bug or a lost database must not strand the rows, nor retry them in a tight
+            # loop for ever: they are retried with the channel backoff and go dead in the end.
+            log.exception("dispatcher %s: checking %d notifications failed", self.name, len(rows))
+            error = f"internal: {type(exc).__name__}: {exc}"
+            await self._record([self._retry_or_die(row, error) for row in rows])
+            return
+        outcomes: list[Outcome] = []
+        sending: list[Notification] = []
+        for row in rows:
+            verdict = verdicts[row.id]
+            if isinstance(verdict, Exception):
+                error = f"internal: {type(verdict).__name__}: {verdict}"
+                outcomes.append(self._retry_or_die(row, error))
+            elif verdict is LOST:
+                log.warning(
+                    "dispatcher %s: lost the claim on notification %s; not sending it",
+                    self.name,
+                    row.id,
+                )
+            elif verdict is None:
+                sending.append(row)
+            else:
+                state, reason = verdict
+                outcomes.append(Outcome(row, state, blocked_reason=reason))
+        outcomes.extend(await asyncio.gather(*(self._attempt(row) for row in sending)))
+        await self._record(outcomes)
+
+    async def _attempt(self, row: Notification) -> Outcome:
+        """Send one row; the outcome, whatever happens (never raises)."""
+        try:
+            # Bounded well inside the lease checked before, so no other dispatcher can take
+            # the row while this send is still under way.
             result = await asyncio.wait_for(self._send(row), timeout=self._send_limit)
         except TimeoutError:
-            await self._retry_or_die(row, f"the send took over {self._send_limit:.0f} s")
-            return
+            return self._retry_or_die(row, f"the send took over {self._send_limit:.0f} s")
         except TemporaryFailure as exc:
-            await self._retry_or_die(row, str(exc), retry_after=exc.retry_after)
-            return
+            return self._retry_or_die(row, str(exc), retry_after=exc.retry_after)
         except (PermanentFailure, ChannelError) as exc:
-            await self._record(row, "dead", error=str(exc))
-            return
-        if not await self._record(row, "sent", provider_id=result.provider_id):
-            log.warning(
-                "dispatcher %s: notification %s was sent after its claim passed to another",
-                self.name,
-                row.id,
-            )
+            return Outcome(row, "dead", error=str(exc))
+        except Exception as exc:
+            log.exception("dispatcher %s: notification %s failed unexpectedly", self.name, row.id)
+            return self._retry_or_die(row, f"internal: {type(exc).__name__}: {exc}")
+        return Outcome(row, "sent", provider_id=result.provider_id)
 
-    async def _retry_or_die(
+    def _retry_or_die(
         self, row: Notification, error: str, *, retry_after: float | None = None
-    ) -> None:
+    ) -> Outcome:
         if row.attempts >= self.policy.max_attempts:
-            await self._record(row, "dead", error=error)
-            return
+            return Outcome(row, "dead", error=error)
         delay = self.policy.delay(row.attempts)
         if retry_after:
             delay = max(delay, min(retry_after, self.policy.cap_seconds))
-        await self._record(
-            row, "failed", error=error, due_at=self.clock() + timedelta(seconds=delay)
-        )
+        return Outcome(row, "failed", error=error, due_at=self.clock() + timedelta(seconds=delay))
 
-    async def _recheck(self, row: Notification) -> tuple[str, str] | None:
-        """Make sure the claim is still ours, then run the accuracy gate again with the order
-        as it is now.
+    async def _recheck(self, rows: list[Notification]) -> dict[int | None, Any]:
+        """Make sure the claims are still ours, then run the accuracy gate again with the
+        orders as they are now; a verdict per row id.
 
-        Returns None when the notice may go, (state, reason) when it may not, and LOST when
-        the claim is no longer this dispatcher's: one that stalled past its lease (a long
-        pause, a slow round) may find its rows claimed, and perhaps sent, by another, and must
-        not send them again. Another dispatcher takes a row only once its lease has run out,
-        so a claim seen with at least half a lease left stays ours through the send; with
-        less left, the lease is renewed first by a conditional UPDATE that only the holder
-        passes.
+        A verdict is None when the notice may go, (state, reason) when it may not, and LOST
+        when the claim is no longer this dispatcher's: one that stalled past its lease (a
+        long pause, a slow round) may find its rows claimed, and perhaps sent, by another,
+        and must not send them again. Another dispatcher takes a row only once its lease has
+        run out, so a claim seen with at least half a lease left stays ours through the
+        send; with less left, the lease is renewed first by a conditional UPDATE that only
+        the holder passes.
+
+        Three reads for the whole group, whatever its size: the claims with their share
+        links, the orders, and the orders' shipments.
         """
         now = self.clock()
+        ids = [row.id for row in rows]
+        order_ids = {row.order_id for row in rows}
         async with self.db.read() as session:
-            claim = (
+            claimed: Any = select(
+                col(Notification.id),
+                col(Notification.state),
+                col(Notification.claimed_by),
+                col(Notification.attempts),
+                col(Notification.lease_until),
+                col(ShareLink.id).label("link_id"),
+                col(ShareLink.revoked_at),
+                col(ShareLink.expires_at),
+            ).outerjoin(ShareLink, col(ShareLink.id) == col(Notification.portal_link_id))
+            found: list[Any] = list(
+                (await session.execute(claimed.where(col(Notification.id).in_(ids)))).all()
+            )
+            claims: dict[int | None, Any] = {claim.id: claim for claim in found}
+            orders: dict[int | None, Order] = {
+                order.id: order
+                for order in (
+                    await session.execute(select(Order).where(col(Order.id).in_(order_ids)))
+                ).scalars()
+            }
+            shipments: dict[int | None, dict[str, str]] = {order_id: {} for order_id in orders}
+            for order_id, number, carrier in (
                 await session.execute(
                     select(
-                        col(Notification.state),
-                        col(Notification.claimed_by),
-                        col(Notification.attempts),
-                        col(Notification.lease_until),
-                    ).where(col(Notification.id) == row.id)
+                        col(Shipment.order_id),
+                        col(Shipment.tracking_number),
+                        col(Shipment.carrier),
+                    ).where(
+                        col(Shipment.order_id).in_(order_ids), col(Shipment.status) != "cancelled"
+                    )
                 )
-            ).one_or_none()
-            if claim is None or tuple(claim[:3]) != ("sending", self.name, row.attempts):
-                return LOST
-            lease_until = claim[3]
-            if lease_until is None or lease_until < now:
-                return LOST
-            order = await session.get(Order, row.order_id)
-            live = (
-                await link_is_live(session, row.portal_link_id, now)
-                if order is not None and row.portal_link_id
-                else False
+            ).all():
+                shipments[order_id][number] = carrier
+        verdicts: dict[int | None, Any] = {}
+        renew: list[Notification] = []
+        for row in rows:
+            claim = claims.get(row.id)
+            if (
+                claim is None
+                or (claim.state, claim.claimed_by, claim.attempts)
+                != ("sending", self.name, row.attempts)
+                or claim.lease_until is None
+                or claim.lease_until < now
+            ):
+                verdicts[row.id] = LOST
+            elif claim.lease_until - now < self.lease / 2:
+                renew.append(row)
+        if renew:
+            renewed = await self._renew(renew, now)
+            verdicts.update({row.id: LOST for row in renew if row.id not in renewed})
+        for row in rows:
+            if row.id in verdicts:
+                continue
+            claim = claims[row.id]
+            order = orders.get(row.order_id)
+            if order is None:
+                verdicts[row.id] = ("blocked", "order_missing: the order no longer exists")
+                continue
+            live = claim.link_id is not None and _link_is_live(
+                claim.revoked_at, claim.expires_at, now
             )
-            facts = await order_facts(session, order, now, link_valid=live) if order else None
-        if lease_until - now < self.lease / 2 and not await self._renew(row, now):
-            return LOST
-        if facts is None:
-            return "blocked", "order_missing: the order no longer exists"
-        verdict = check(gate_notice(row, NoticeFacts.loads(row.facts)), facts)
-        if verdict.ok:
-            return None
-        reason = f"{verdict.reason.value if verdict.reason else ''}: {verdict.message}"[:500]
-        return verdict.outcome.value, reason
+            try:
+                facts = _order_facts(order, shipments[row.order_id], now, link_valid=live)
+                verdicts[row.id] = _gate(row, facts)
+            except Exception as exc:
+                log.exception(
+                    "dispatcher %s: the gate failed on notification %s", self.name, row.id
+                )
+                verdicts[row.id] = exc
+        return verdicts
 
-    async def _renew(self, row: Notification, now: datetime) -> bool:
-        """Extend the lease, only if the claim is still ours (one conditional UPDATE)."""
+    async def _renew(self, rows: list[Notification], now: datetime) -> set[int | None]:
+        """Extend the leases still ours (one conditional UPDATE); the ids renewed."""
         async with self.db.write() as session:
-            result = await session.execute(
+            conn = await session.connection()
+            result = await conn.execute(
                 update(Notification)
-                .where(
-                    col(Notification.id) == row.id,
-                    col(Notification.state) == "sending",
-                    col(Notification.claimed_by) == self.name,
-                    col(Notification.attempts) == row.attempts,
-                    col(Notification.lease_until) >= now,
-                )
+                .where(*self._holding(rows), col(Notification.lease_until) >= now)
                 .values(lease_until=now + self.lease)
+                .returning(col(Notification.id))
             )
-        return _rowcount(result) == 1
+            return set(result.scalars())
+
+    def _holding(self, rows: list[Notification]) -> tuple[Any, ...]:
+        """WHERE clauses true of `rows` only while this dispatcher holds their claims."""
+        return (
+            col(Notification.id).in_([row.id for row in rows]),
+            col(Notification.claimed_by) == self.name,
+            col(Notification.state) == "sending",
+            col(Notification.attempts)
+            == case({row.id: row.attempts for row in rows}, value=col(Notification.id)),
+        )
 
     async def _send(self, row: Notification) -> SendResult:
-        facts = NoticeFacts.loads(row.facts)
         if row.channel == "email":
-            domain = sender_domain(self.settings.email_from)
+            facts = NoticeFacts.loads(row.facts)
             return await self.channels.email.send(
                 OutgoingEmail(
                     to=row.recipient,
@@ -294,7 +380,7 @@ class Dispatcher:
                     text=row.body,
                     html=row.html,
                     unsubscribe_url=facts.portal_url.rstrip("/") + "/unsubscribe",
-                    message_id=f"<{row.idempotency_key.replace(':', '.')}@{domain}>",
+                    message_id=f"<{row.idempotency_key.replace(':', '.')}@{self._email_domain}>",
                     reply_to=self.settings.support_email,
                 )
             )
@@ -307,51 +393,99 @@ class Dispatcher:
             return await caller.send(call)
         raise PermanentFailure(f"unknown channel {row.channel!r}")
 
-    async def _record(
-        self,
-        row: Notification,
-        state: str,
-        *,
-        error: str | None = None,
-        provider_id: str | None = None,
-        blocked_reason: str | None = None,
-        due_at: datetime | None = None,
-    ) -> bool:
-        """Record the outcome; False when the claim had passed to another (nothing changed)."""
+    async def _record(self, outcomes: list[Outcome]) -> None:
+        """Record the outcomes in one transaction, each only if the claim is still ours: a
+        row whose lease ran out belongs to another. Sent rows, the usual case, take one
+        UPDATE together."""
+        if not outcomes:
+            return
         now = self.clock()
-        values: dict[str, Any] = {"state": state, "lease_until": None}
-        if error is not None:
-            errors = json.loads(row.errors or "[]")
-            errors.append({"attempt": row.attempts, "at": now.isoformat(), "error": error[:500]})
-            values["errors"] = json.dumps(errors[-20:])
-        if provider_id is not None:
-            values["provider_id"] = provider_id
-            values["sent_at"] = now
-        if blocked_reason is not None:
-            values["blocked_reason"] = blocked_reason
-        if due_at is not None:
-            values["due_at"] = due_at
+        sent = [o for o in outcomes if o.state == "sent"]
+        others = [o for o in outcomes if o.state != "sent"]
+        recorded: set[int | None] = set()
         async with self.db.write() as session:
-            # Only the holder of the claim records: a row whose lease ran out belongs to another.
-            result = await session.execute(
-                update(Notification)
-                .where(
-                    col(Notification.id) == row.id,
-                    col(Notification.claimed_by) == self.name,
-                    col(Notification.state) == "sending",
-                    col(Notification.attempts) == row.attempts,
+            conn = await session.connection()
+            if sent:
+                rows = [o.row for o in sent]
+                provider_ids = {o.row.id: o.provider_id for o in sent}
+                result = await conn.execute(
+                    update(Notification)
+                    .where(*self._holding(rows))
+                    .values(
+                        state="sent",
+                        lease_until=None,
+                        sent_at=now,
+                        provider_id=case(provider_ids, value=col(Notification.id)),
+                    )
+                    .returning(col(Notification.id))
                 )
-                .values(**values)
-            )
-        if _rowcount(result) != 1:
-            return False
-        if self.metrics is not None:
-            self.metrics.notifications.labels(row.channel, state).inc()
-        return True
+                recorded.update(result.scalars())
+            for outcome in others:
+                result = await conn.execute(
+                    update(Notification)
+                    .where(*self._holding([outcome.row]))
+                    .values(**_values(outcome, now))
+                    .returning(col(Notification.id))
+                )
+                recorded.update(result.scalars())
+        for outcome in outcomes:
+            if outcome.row.id not in recorded:
+                if outcome.state == "sent":
+                    log.warning(
+                        "dispatcher %s: notification %s was sent after its claim passed to another",
+                        self.name,
+                        outcome.row.id,
+                    )
+                continue
+            if self.metrics is not None:
+                self.metrics.notifications.labels(outcome.row.channel, outcome.state).inc()
 
 
-def _rowcount(result: Any) -> int:
-    return int(getattr(result, "rowcount", 0) or 0)
+def _values(outcome: Outcome, now: datetime) -> dict[str, Any]:
+    values: dict[str, Any] = {"state": outcome.state, "lease_until": None}
+    if outcome.error is not None:
+        errors = json.loads(outcome.row.errors or "[]")
+        errors.append(
+            {"attempt": outcome.row.attempts, "at": now.isoformat(), "error": outcome.error[:500]}
+        )
+        values["errors"] = json.dumps(errors[-20:])
+    if outcome.provider_id is not None:
+        values["provider_id"] = outcome.provider_id
+        values["sent_at"] = now
+    if outcome.blocked_reason is not None:
+        values["blocked_reason"] = outcome.blocked_reason
+    if outcome.due_at is not None:
+        values["due_at"] = outcome.due_at
+    return values
+
+
+def _link_is_live(revoked_at: datetime | None, expires_at: datetime | None, now: datetime) -> bool:
+    return revoked_at is None and (expires_at is None or expires_at > now)
+
+
+def _order_facts(
+    order: Order, shipments: dict[str, str], now: datetime, *, link_valid: bool
+) -> OrderFacts:
+    """The gate's view of `order` (as outbox.order_facts, with the shipments loaded)."""
+    return OrderFacts(
+        status=Milestone(order.status),
+        portal_link_valid=link_valid,
+        today=now.astimezone(zone(order.timezone)).date(),
+        shipments=shipments,
+        opted_out=customer_prefs(order).opted_out,
+    )
+
+
+def _gate(row: Notification, facts: OrderFacts) -> Verdict:
+    verdict = check(gate_notice(row, NoticeFacts.loads(row.facts)), facts)
+    if verdict.ok:
+        return None
+    reason = f"{verdict.reason.value if verdict.reason else ''}: {verdict.message}"[:500]
+    return verdict.outcome.value, reason
+
+
+# SMTP connections a dispatcher keeps open: half a group of sends may be email.
+SMTP_CONNECTIONS = 8
 
 
 def build_channels(settings: Settings) -> Channels:
@@ -362,6 +496,7 @@ def build_channels(settings: Settings) -> Channels:
         settings.instance_dir,
         settings.email_from,
         settings.sms_from,
+        smtp_connections=SMTP_CONNECTIONS,
     )
 
 

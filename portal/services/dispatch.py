@@ -21,7 +21,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import case, or_, select, update
+from sqlalchemy import case, func, or_, select, text, update
+from sqlalchemy.engine import make_url
 from sqlmodel import col
 
 from ..clock import Clock, utcnow
@@ -120,6 +121,7 @@ class Dispatcher:
         batch: int = 64,
         concurrency: int = 16,
         poll_seconds: float = 1.0,
+        heard_poll_seconds: float = 5.0,
         metrics: Any = None,
         name: str | None = None,
     ) -> None:
@@ -133,6 +135,8 @@ class Dispatcher:
         self.batch = batch
         self.concurrency = max(1, concurrency)
         self.poll_seconds = poll_seconds
+        self.heard_poll_seconds = max(poll_seconds, heard_poll_seconds)
+        self._listener: OutboxListener | None = None
         self.metrics = metrics
         self.name = name or worker_name()
         self._wake = asyncio.Event()
@@ -143,17 +147,61 @@ class Dispatcher:
         self._wake.set()
 
     async def run(self) -> None:
-        """Loop forever (cancel to stop)."""
-        while True:
-            try:
-                done = await self.run_once()
-            except Exception:
-                log.exception("dispatcher %s: a round failed; trying again", self.name)
-                done = 0
-            if done < self.batch:
-                self._wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
+        """Loop forever (cancel to stop). On PostgreSQL it also listens for NOTIFY
+        portal_outbox, so rows committed by other processes are sent at once."""
+        listener = OutboxListener(self.db.url, self.wake) if self.db.is_postgres else None
+        listening = asyncio.create_task(listener.run()) if listener else None
+        self._listener = listener
+        try:
+            while True:
+                try:
+                    done = await self.run_once()
+                except Exception:
+                    log.exception("dispatcher %s: a round failed; trying again", self.name)
+                    done = 0
+                if done < self.batch:
+                    await self._wait(claimed=done)
+        finally:
+            if listening is not None:
+                listening.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await listening
+
+    async def _wait(self, *, claimed: int) -> None:
+        """Sleep until the next row falls due, a wake-up, or the poll interval, whichever is
+        first. The interval is `poll_seconds`, or `heard_poll_seconds` while NOTIFYs are heard
+        (then polling only backs them up)."""
+        self._wake.clear()
+        heard = self._listener is not None and self._listener.listening
+        timeout = self.heard_poll_seconds if heard else self.poll_seconds
+        try:
+            next_due = await self.next_due()
+        except Exception:
+            log.exception("dispatcher %s: cannot look for due rows", self.name)
+            next_due = None
+        if next_due is not None:
+            timeout = min(timeout, (next_due - self.clock()).total_seconds())
+            if timeout <= 0:
+                if claimed:
+                    return
+                # Due, yet none could be claimed: another dispatcher's claim holds them for
+                # the moment. Give it a moment rather than spin.
+                timeout = 0.05
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout=timeout)
+
+    async def next_due(self) -> datetime | None:
+        """When the next row may be claimed (a due time, or a lease running out); one cheap
+        read on the indexed state, without the write lock a claim takes."""
+        state = col(Notification.state)
+        stmt = select(
+            func.min(col(Notification.due_at)).filter(state.in_(RETRYABLE)),
+            func.min(col(Notification.lease_until)).filter(state == "sending"),
+        ).where(state.in_((*RETRYABLE, "sending")))
+        async with self.db.read() as session:
+            due, lease = (await session.execute(stmt)).one()
+        times = [t for t in (due, lease) if t is not None]
+        return min(times) if times else None
 
     async def run_once(self) -> int:
         """Claim one batch of due rows and deliver them; returns how many were claimed."""
@@ -484,6 +532,79 @@ def _gate(row: Notification, facts: OrderFacts) -> Verdict:
     return verdict.outcome.value, reason
 
 
+# The PostgreSQL channel on which a commit that wrote notifications rings the dispatchers.
+OUTBOX_CHANNEL = "portal_outbox"
+
+
+async def announce_notifications(db: Database) -> None:
+    """NOTIFY dispatchers in other processes (PostgreSQL only) that rows were committed.
+
+    A lost NOTIFY delays nothing for long: dispatchers also poll.
+    """
+    if not db.is_postgres:
+        return
+    try:
+        async with db.engine.connect() as conn:
+            auto = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await auto.execute(text(f"NOTIFY {OUTBOX_CHANNEL}"))
+    except Exception as exc:
+        log.warning("cannot notify dispatchers of new notifications: %s", type(exc).__name__)
+
+
+class OutboxListener:
+    """LISTEN on OUTBOX_CHANNEL over a PostgreSQL connection of its own.
+
+    `on_notify` runs on every NOTIFY, and after every (re)connection (rows may have been
+    committed while nobody listened). A lost connection is made again after `retry_seconds`.
+    """
+
+    def __init__(
+        self, url: str, on_notify: Callable[[], None], *, retry_seconds: float = 1.0
+    ) -> None:
+        self._dsn = make_url(url).set(drivername="postgresql").render_as_string(False)
+        self._on_notify = on_notify
+        self.retry_seconds = retry_seconds
+        self.listening = False
+
+    async def _listen(self, conn: Any) -> None:
+        lost = asyncio.Event()
+        conn.add_termination_listener(lambda _conn: lost.set())
+        await conn.add_listener(OUTBOX_CHANNEL, lambda *_: self._on_notify())
+        self.listening = True
+        self._on_notify()
+        await lost.wait()
+        log.warning("LISTEN %s: the connection was lost", OUTBOX_CHANNEL)
+
+    async def run(self) -> None:
+        """Listen until cancelled."""
+        import asyncpg
+
+        while True:
+            try:
+                conn = await asyncpg.connect(self._dsn, timeout=10)
+            except (OSError, TimeoutError, asyncpg.PostgresError) as exc:
+                log.warning("cannot LISTEN %s: %s", OUTBOX_CHANNEL, type(exc).__name__)
+                await asyncio.sleep(self.retry_seconds)
+                continue
+            try:
+                await self._listen(conn)
+            except (OSError, asyncpg.PostgresError) as exc:
+                log.warning("LISTEN %s failed: %s", OUTBOX_CHANNEL, type(exc).__name__)
+            finally:
+                self.listening = False
+                await _close(conn)
+            await asyncio.sleep(self.retry_seconds)
+
+
+async def _close(conn: Any) -> None:
+    if conn.is_closed():
+        return
+    try:
+        await conn.close(timeout=2)
+    except Exception:
+        conn.terminate()
+
+
 # SMTP connections a dispatcher keeps open: half a group of sends may be email.
 SMTP_CONNECTIONS = 8
 
@@ -525,7 +646,9 @@ async def run_standalone(settings: Settings, *, once: bool) -> int:
         print("portal dispatch: the database is not migrated: run `portal migrate` first")
         return 1
     channels = build_channels(settings)
-    dispatcher = Dispatcher(db, settings, channels, poll_seconds=0.5)
+    # SQLite has no NOTIFY: a separate dispatcher polls, with a cheap read (next_due) that
+    # takes no write lock. On PostgreSQL it is woken by NOTIFY and polls as a back-up.
+    dispatcher = Dispatcher(db, settings, channels, poll_seconds=0.5 if db.is_postgres else 0.1)
     log.info("dispatcher %s started", dispatcher.name)
     try:
         if once:

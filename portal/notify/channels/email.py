@@ -15,7 +15,11 @@ import ssl
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email.message import EmailMessage
+from email.charset import QP, Charset
+from email.header import Header
+from email.message import EmailMessage, Message
+from email.mime.multipart import MIMEMultipart
+from email.mime.nonmultipart import MIMENonMultipart
 from email.utils import format_datetime, make_msgid, parseaddr
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -71,23 +75,58 @@ def parse_smtp_url(url: str) -> SmtpSettings:
     )
 
 
-def build_message(
-    message: OutgoingEmail, *, sender: str, now: datetime | None = None
-) -> EmailMessage:
-    """The MIME message: text, plus HTML as multipart/alternative, with list headers."""
-    msg = EmailMessage()
-    msg["From"] = sender
-    msg["To"] = message.to
-    msg["Subject"] = message.subject
-    msg["Date"] = format_datetime(now or datetime.now(UTC))
-    msg["Message-ID"] = message.message_id or make_msgid(domain=sender_domain(sender))
+def build_message(message: OutgoingEmail, *, sender: str, now: datetime | None = None) -> Message:
+    """The MIME message: text, plus HTML as multipart/alternative, with list headers.
+
+    When every address is ASCII (the usual case) the message is built from the stdlib's
+    compat32 MIME classes: some fifteen times cheaper than EmailMessage, whose header
+    objects were the largest cost of an email in the dispatcher's profile. A non-ASCII
+    address takes EmailMessage, whose SMTPUTF8 support it needs.
+    """
+    headers = {
+        "From": sender,
+        "To": message.to,
+        "Subject": message.subject,
+        "Date": format_datetime(now or datetime.now(UTC)),
+        "Message-ID": message.message_id or make_msgid(domain=sender_domain(sender)),
+    }
     if message.reply_to:
-        msg["Reply-To"] = message.reply_to
+        headers["Reply-To"] = message.reply_to
     if message.unsubscribe_url:
-        msg["List-Unsubscribe"] = f"<{message.unsubscribe_url}>"
-        msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        headers["List-Unsubscribe"] = f"<{message.unsubscribe_url}>"
+        headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     # Keep vacation responders from answering a machine.
-    msg["Auto-Submitted"] = "auto-generated"
+    headers["Auto-Submitted"] = "auto-generated"
+    for name, value in headers.items():
+        if "\r" in value or "\n" in value:
+            raise ValueError(f"the {name} header contains a line break")
+    if not all(value.isascii() for name, value in headers.items() if name != "Subject"):
+        return _email_message(message, headers)
+    text = _text_part(message.text, "plain")
+    msg = text
+    if message.html is not None:
+        msg = MIMEMultipart("alternative", _subparts=[text, _text_part(message.html, "html")])
+    for name, value in headers.items():
+        # A non-ASCII subject as an RFC 2047 encoded word (ASCII on the wire).
+        msg[name] = value if value.isascii() else Header(value, "utf-8", header_name=name).encode()
+    return msg
+
+
+# UTF-8 bodies as quoted-printable: readable where the text is ASCII, 7-bit clean everywhere.
+_UTF8 = Charset("utf-8")
+_UTF8.body_encoding = QP
+
+
+def _text_part(body: str, subtype: str) -> Message:
+    part = MIMENonMultipart("text", subtype)
+    part.set_payload(body, _UTF8)
+    return part
+
+
+def _email_message(message: OutgoingEmail, headers: dict[str, str]) -> EmailMessage:
+    msg = EmailMessage()
+    for name, value in headers.items():
+        msg[name] = value
     msg.set_content(message.text)
     if message.html is not None:
         msg.add_alternative(message.html, subtype="html")
@@ -214,7 +253,7 @@ class SmtpEmailClient:
             local_hostname=self.local_hostname,
         )
 
-    async def _send_pooled(self, msg: EmailMessage) -> None:
+    async def _send_pooled(self, msg: Message) -> None:
         smtp = self._take_idle()
         reused = smtp is not None
         if smtp is None:
@@ -241,7 +280,7 @@ class SmtpEmailClient:
             smtp.idle_since = time.monotonic()
             self._idle.append(smtp)
 
-    async def _transact(self, smtp: _Connection, msg: EmailMessage) -> None:
+    async def _transact(self, smtp: _Connection, msg: Message) -> None:
         smtp.data_started = False
         try:
             await smtp.send_message(msg)

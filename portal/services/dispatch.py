@@ -3,6 +3,8 @@
 Claims use FOR UPDATE SKIP LOCKED and a lease on PostgreSQL, so several dispatchers never take
 the same row; a dispatcher killed mid-send leaves its rows to be claimed again when the lease
 runs out (same idempotency key, and the same Message-ID, so a receiver can tell a repeat).
+Rows are checked, sent and recorded in groups, with a few statements per group. A commit that
+writes notifications rings NOTIFY portal_outbox on PostgreSQL, which wakes every dispatcher.
 """
 
 from __future__ import annotations
@@ -86,7 +88,7 @@ def worker_name() -> str:
 
 
 @dataclass(slots=True)
-class Outcome:
+class RowOutcome:
     """What became of one claimed row, to be recorded (only while the claim is still ours)."""
 
     row: Notification
@@ -258,7 +260,7 @@ class Dispatcher:
             error = f"internal: {type(exc).__name__}: {exc}"
             await self._record([self._retry_or_die(row, error) for row in rows])
             return
-        outcomes: list[Outcome] = []
+        outcomes: list[RowOutcome] = []
         sending: list[Notification] = []
         for row in rows:
             verdict = verdicts[row.id]
@@ -275,11 +277,11 @@ class Dispatcher:
                 sending.append(row)
             else:
                 state, reason = verdict
-                outcomes.append(Outcome(row, state, blocked_reason=reason))
+                outcomes.append(RowOutcome(row, state, blocked_reason=reason))
         outcomes.extend(await asyncio.gather(*(self._attempt(row) for row in sending)))
         await self._record(outcomes)
 
-    async def _attempt(self, row: Notification) -> Outcome:
+    async def _attempt(self, row: Notification) -> RowOutcome:
         """Send one row; the outcome, whatever happens (never raises)."""
         try:
             # Bounded well inside the lease checked before, so no other dispatcher can take
@@ -290,21 +292,23 @@ class Dispatcher:
         except TemporaryFailure as exc:
             return self._retry_or_die(row, str(exc), retry_after=exc.retry_after)
         except (PermanentFailure, ChannelError) as exc:
-            return Outcome(row, "dead", error=str(exc))
+            return RowOutcome(row, "dead", error=str(exc))
         except Exception as exc:
             log.exception("dispatcher %s: notification %s failed unexpectedly", self.name, row.id)
             return self._retry_or_die(row, f"internal: {type(exc).__name__}: {exc}")
-        return Outcome(row, "sent", provider_id=result.provider_id)
+        return RowOutcome(row, "sent", provider_id=result.provider_id)
 
     def _retry_or_die(
         self, row: Notification, error: str, *, retry_after: float | None = None
-    ) -> Outcome:
+    ) -> RowOutcome:
         if row.attempts >= self.policy.max_attempts:
-            return Outcome(row, "dead", error=error)
+            return RowOutcome(row, "dead", error=error)
         delay = self.policy.delay(row.attempts)
         if retry_after:
             delay = max(delay, min(retry_after, self.policy.cap_seconds))
-        return Outcome(row, "failed", error=error, due_at=self.clock() + timedelta(seconds=delay))
+        return RowOutcome(
+            row, "failed", error=error, due_at=self.clock() + timedelta(seconds=delay)
+        )
 
     async def _recheck(self, rows: list[Notification]) -> dict[int | None, Any]:
         """Make sure the claims are still ours, then run the accuracy gate again with the
@@ -441,7 +445,7 @@ class Dispatcher:
             return await caller.send(call)
         raise PermanentFailure(f"unknown channel {row.channel!r}")
 
-    async def _record(self, outcomes: list[Outcome]) -> None:
+    async def _record(self, outcomes: list[RowOutcome]) -> None:
         """Record the outcomes in one transaction, each only if the claim is still ours: a
         row whose lease ran out belongs to another. Sent rows, the usual case, take one
         UPDATE together."""
@@ -489,7 +493,7 @@ class Dispatcher:
                 self.metrics.notifications.labels(outcome.row.channel, outcome.state).inc()
 
 
-def _values(outcome: Outcome, now: datetime) -> dict[str, Any]:
+def _values(outcome: RowOutcome, now: datetime) -> dict[str, Any]:
     values: dict[str, Any] = {"state": outcome.state, "lease_until": None}
     if outcome.error is not None:
         errors = json.loads(outcome.row.errors or "[]")

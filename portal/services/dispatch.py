@@ -120,7 +120,7 @@ class Dispatcher:
         clock: Clock = utcnow,
         policy: RetryPolicy | None = None,
         lease_seconds: float = 60.0,
-        batch: int = 64,
+        batch: int = 256,
         concurrency: int = 16,
         poll_seconds: float = 1.0,
         heard_poll_seconds: float = 5.0,
@@ -206,10 +206,23 @@ class Dispatcher:
         return min(times) if times else None
 
     async def run_once(self) -> int:
-        """Claim one batch of due rows and deliver them; returns how many were claimed."""
+        """Claim one batch of due rows and deliver them; returns how many were claimed.
+
+        A group's outcomes are recorded while the next group is checked and sent: on a busy
+        SQLite portal each write waits its turn behind the requests' writes, and one group
+        need not wait for the last one's.
+        """
         rows = await self.claim()
-        for start in range(0, len(rows), self.concurrency):
-            await self.deliver_group(rows[start : start + self.concurrency])
+        recording: list[asyncio.Task[None]] = []
+        try:
+            for start in range(0, len(rows), self.concurrency):
+                outcomes = await self._check_and_send(rows[start : start + self.concurrency])
+                recording.append(asyncio.create_task(self._record(outcomes)))
+        finally:
+            results = await asyncio.gather(*recording, return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
         return len(rows)
 
     async def claim(self) -> list[Notification]:
@@ -251,6 +264,9 @@ class Dispatcher:
 
     async def deliver_group(self, rows: list[Notification]) -> None:
         """Check claimed `rows` again together, send those that may go, record every outcome."""
+        await self._record(await self._check_and_send(rows))
+
+    async def _check_and_send(self, rows: list[Notification]) -> list[RowOutcome]:
         try:
             verdicts = await self._recheck(rows)
         except Exception as exc:
@@ -258,8 +274,7 @@ class Dispatcher:
             # loop for ever: they are retried with the channel backoff and go dead in the end.
             log.exception("dispatcher %s: checking %d notifications failed", self.name, len(rows))
             error = f"internal: {type(exc).__name__}: {exc}"
-            await self._record([self._retry_or_die(row, error) for row in rows])
-            return
+            return [self._retry_or_die(row, error) for row in rows]
         outcomes: list[RowOutcome] = []
         sending: list[Notification] = []
         for row in rows:
@@ -279,7 +294,7 @@ class Dispatcher:
                 state, reason = verdict
                 outcomes.append(RowOutcome(row, state, blocked_reason=reason))
         outcomes.extend(await asyncio.gather(*(self._attempt(row) for row in sending)))
-        await self._record(outcomes)
+        return outcomes
 
     async def _attempt(self, row: Notification) -> RowOutcome:
         """Send one row; the outcome, whatever happens (never raises)."""

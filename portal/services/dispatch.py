@@ -643,15 +643,14 @@ def build_channels(settings: Settings) -> Channels:
 def start_in_process_dispatcher(runtime: Any) -> asyncio.Task[None]:
     """The dispatcher `portal serve` runs beside the web server.
 
-    On PostgreSQL it has a small connection pool of its own: sharing the web server's, it
-    would wait behind every request in flight for each of its few statements, and fall
-    further behind the busier the portal is. (SQLite writers share the portal's Database,
-    whose lock queues them in this process instead of racing for the file.)
+    It has a Database of its own (a pool of two). Sharing the web server's, it would wait
+    behind every request in flight for each of its few statements, and fall further behind
+    the busier the portal is: on SQLite each of its writes would queue behind all the
+    requests' writes for the in-process write lock. Its own SQLite writers take the file's
+    lock as a separate `portal dispatch` does (BEGIN IMMEDIATE, busy timeout).
     """
     channels = build_channels(runtime.settings)
-    own_db = (
-        Database(runtime.settings.database_url, pool_size=2) if runtime.db.is_postgres else None
-    )
+    own_db = Database(runtime.settings.database_url, pool_size=2)
     dispatcher = Dispatcher(
         own_db or runtime.db,
         runtime.settings,

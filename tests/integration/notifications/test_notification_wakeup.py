@@ -10,7 +10,20 @@ import sys
 import time
 from pathlib import Path
 
-from tests.integration.notifications.conftest import EMAIL_FROM, Harness
+import httpx
+
+from portal.app import create_app
+from portal.settings import Settings
+from tests.integration.conftest import FrozenClock, Portal, add_api_key, migrated, order_body
+from tests.integration.notifications.conftest import (
+    EMAIL_FROM,
+    Harness,
+    SmsProvider,
+    SmtpSink,
+    notify_settings,
+    sms_server,
+    smtp_server,
+)
 
 REPO = Path(__file__).resolve().parents[3]
 BOUND = 1.0  # seconds from the API's answer to the email at the SMTP server
@@ -88,3 +101,31 @@ async def test_next_due_is_when_the_next_row_may_be_claimed(harness: Harness) ->
     assert await dispatcher.next_due() == min(sms.due_at, now + dispatcher.lease)
     await dispatcher.deliver(email)
     assert await dispatcher.next_due() == sms.due_at
+
+
+async def test_the_in_process_dispatcher_sends_a_new_notice_at_once(
+    settings: Settings, clock: FrozenClock
+) -> None:
+    smtp, sms = SmtpSink(), SmsProvider()
+    async with smtp_server(smtp) as smtp_port, sms_server(sms) as sms_url:
+        wired = notify_settings(settings, f"smtp://127.0.0.1:{smtp_port}", sms_url)
+        await migrated(wired.database_url)
+        key = await add_api_key(wired.database_url)
+        app = create_app(wired, clock=clock, dispatcher=True)
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url=wired.base_url) as client:
+                portal = Portal(app, client, key, clock)
+                waits = []
+                for n in range(1, 4):
+                    body = order_body()
+                    body["customer"] = {**body["customer"], "phone": None}
+                    answer = await portal.post("/api/v1/orders", body)
+                    assert answer.status_code == 201, answer.text
+                    started = time.monotonic()
+                    while len(smtp.messages) < n:
+                        assert time.monotonic() - started < 10
+                        await asyncio.sleep(0.005)
+                    waits.append(time.monotonic() - started)
+    assert max(waits) < BOUND, waits
+    assert set(smtp.message_ids().values()) == {1}

@@ -80,13 +80,8 @@ REQUIRED_FIELDS: Mapping[NotificationKind, tuple[str, ...]] = {
     ),
     NotificationKind.STATUS_UPDATE: (*_ALWAYS, "status"),
     NotificationKind.SHIPPING: (*_ALWAYS, "carrier_name", "tracking_number", "carrier_url"),
-    NotificationKind.DELAY: (
-        *_ALWAYS,
-        "delay_reason_code",
-        "delay_message",
-        "new_estimated_delivery",
-        "support_email",
-    ),
+    # A delay may open before anyone knows the new date: the notice then says so.
+    NotificationKind.DELAY: (*_ALWAYS, "delay_reason_code", "delay_message", "support_email"),
     NotificationKind.DELIVERY: (*_ALWAYS, "feedback_url", "review_url"),
 }
 CHANNEL_FIELDS: Mapping[Channel, tuple[str, ...]] = {Channel.EMAIL: ("unsubscribe_url",)}

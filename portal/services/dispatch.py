@@ -3,6 +3,8 @@
 Claims use FOR UPDATE SKIP LOCKED and a lease on PostgreSQL, so several dispatchers never take
 the same row; a dispatcher killed mid-send leaves its rows to be claimed again when the lease
 runs out (same idempotency key, and the same Message-ID, so a receiver can tell a repeat).
+Rows are checked, sent and recorded in groups, with a few statements per group. A commit that
+writes notifications rings NOTIFY portal_outbox on PostgreSQL, which wakes every dispatcher.
 """
 
 from __future__ import annotations
@@ -21,12 +23,13 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import case, func, or_, select, text, update
+from sqlalchemy.engine import make_url
 from sqlmodel import col
 
 from ..clock import Clock, utcnow
 from ..db import Database
-from ..models import Notification, Order
+from ..models import Notification, Order, ShareLink, Shipment
 from ..notify.channels.base import (
     ChannelError,
     OutgoingCall,
@@ -39,10 +42,11 @@ from ..notify.channels.base import (
 from ..notify.channels.email import sender_domain
 from ..notify.channels.factory import Channels
 from ..notify.channels.logfile import append_json_line
-from ..notify.gate import check
+from ..notify.gate import OrderFacts, check
+from ..notify.kinds import Milestone
 from ..settings import Settings
-from .links import link_is_live
-from .outbox import NoticeFacts, gate_notice, order_facts
+from ..web.presenters import zone
+from .outbox import NoticeFacts, customer_prefs, gate_notice
 
 log = logging.getLogger(__name__)
 
@@ -83,8 +87,29 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{random.randrange(16**6):06x}"
 
 
+@dataclass(slots=True)
+class RowOutcome:
+    """What became of one claimed row, to be recorded (only while the claim is still ours)."""
+
+    row: Notification
+    state: str
+    error: str | None = None
+    provider_id: str | None = None
+    blocked_reason: str | None = None
+    due_at: datetime | None = None
+
+
+Verdict = tuple[str, str] | None
+
+
 class Dispatcher:
-    """Sends due notifications until stopped; `wake()` shortens the wait after new rows."""
+    """Sends due notifications until stopped; `wake()` shortens the wait after new rows.
+
+    A round claims up to `batch` rows, then works through them `concurrency` at a time: the
+    group's claims and the gate are checked again with a few queries for the whole group,
+    the group is sent concurrently, and its outcomes are recorded in one transaction. So a
+    row is re-checked at most one group's sending time before it goes.
+    """
 
     def __init__(
         self,
@@ -95,9 +120,10 @@ class Dispatcher:
         clock: Clock = utcnow,
         policy: RetryPolicy | None = None,
         lease_seconds: float = 60.0,
-        batch: int = 50,
-        concurrency: int = 8,
+        batch: int = 256,
+        concurrency: int = 16,
         poll_seconds: float = 1.0,
+        heard_poll_seconds: float = 5.0,
         metrics: Any = None,
         name: str | None = None,
     ) -> None:
@@ -109,34 +135,94 @@ class Dispatcher:
         self.lease = timedelta(seconds=lease_seconds)
         self._send_limit = lease_seconds / 3
         self.batch = batch
+        self.concurrency = max(1, concurrency)
         self.poll_seconds = poll_seconds
+        self.heard_poll_seconds = max(poll_seconds, heard_poll_seconds)
+        self._listener: OutboxListener | None = None
         self.metrics = metrics
         self.name = name or worker_name()
         self._wake = asyncio.Event()
-        self._slots = asyncio.Semaphore(concurrency)
         self._calls = CallTaskLog(settings.instance_dir)
+        self._email_domain = sender_domain(settings.email_from)
 
     def wake(self) -> None:
         self._wake.set()
 
     async def run(self) -> None:
-        """Loop forever (cancel to stop)."""
-        while True:
-            try:
-                done = await self.run_once()
-            except Exception:
-                log.exception("dispatcher %s: a round failed; trying again", self.name)
-                done = 0
-            if done < self.batch:
-                self._wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
+        """Loop forever (cancel to stop). On PostgreSQL it also listens for NOTIFY
+        portal_outbox, so rows committed by other processes are sent at once."""
+        listener = OutboxListener(self.db.url, self.wake) if self.db.is_postgres else None
+        listening = asyncio.create_task(listener.run()) if listener else None
+        self._listener = listener
+        try:
+            while True:
+                try:
+                    done = await self.run_once()
+                except Exception:
+                    log.exception("dispatcher %s: a round failed; trying again", self.name)
+                    done = 0
+                if done < self.batch:
+                    await self._wait(claimed=done)
+        finally:
+            if listening is not None:
+                listening.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await listening
+
+    async def _wait(self, *, claimed: int) -> None:
+        """Sleep until the next row falls due, a wake-up, or the poll interval, whichever is
+        first. The interval is `poll_seconds`, or `heard_poll_seconds` while NOTIFYs are heard
+        (then polling only backs them up)."""
+        self._wake.clear()
+        heard = self._listener is not None and self._listener.listening
+        timeout = self.heard_poll_seconds if heard else self.poll_seconds
+        try:
+            next_due = await self.next_due()
+        except Exception:
+            log.exception("dispatcher %s: cannot look for due rows", self.name)
+            next_due = None
+        if next_due is not None:
+            timeout = min(timeout, (next_due - self.clock()).total_seconds())
+            if timeout <= 0:
+                if claimed:
+                    return
+                # Due, yet none could be claimed: another dispatcher's claim holds them for
+                # the moment. Give it a moment rather than spin.
+                timeout = 0.05
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout=timeout)
+
+    async def next_due(self) -> datetime | None:
+        """When the next row may be claimed (a due time, or a lease running out); one cheap
+        read on the indexed state, without the write lock a claim takes."""
+        state = col(Notification.state)
+        stmt = select(
+            func.min(col(Notification.due_at)).filter(state.in_(RETRYABLE)),
+            func.min(col(Notification.lease_until)).filter(state == "sending"),
+        ).where(state.in_((*RETRYABLE, "sending")))
+        async with self.db.read() as session:
+            due, lease = (await session.execute(stmt)).one()
+        times = [t for t in (due, lease) if t is not None]
+        return min(times) if times else None
 
     async def run_once(self) -> int:
-        """Claim one batch of due rows and deliver them; returns how many were claimed."""
+        """Claim one batch of due rows and deliver them; returns how many were claimed.
+
+        A group's outcomes are recorded while the next group is checked and sent: on a busy
+        SQLite portal each write waits its turn behind the requests' writes, and one group
+        need not wait for the last one's.
+        """
         rows = await self.claim()
-        if rows:
-            await asyncio.gather(*(self._deliver_guarded(row) for row in rows))
+        recording: list[asyncio.Task[None]] = []
+        try:
+            for start in range(0, len(rows), self.concurrency):
+                outcomes = await self._check_and_send(rows[start : start + self.concurrency])
+                recording.append(asyncio.create_task(self._record(outcomes)))
+        finally:
+            results = await asyncio.gather(*recording, return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
         return len(rows)
 
     async def claim(self) -> list[Notification]:
@@ -146,147 +232,214 @@ class Dispatcher:
                 col(Notification.state).in_(RETRYABLE) & (col(Notification.due_at) <= now),
                 (col(Notification.state) == "sending") & (col(Notification.lease_until) < now),
             )
-            stmt = (
-                select(Notification)
+            picked = (
+                select(col(Notification.id))
                 .where(due)
                 .order_by(col(Notification.due_at))
                 .limit(self.batch)
                 .with_for_update(skip_locked=True)
             )
-            rows = list((await session.execute(stmt)).scalars())
-            for row in rows:
-                row.state = "sending"
-                row.lease_until = now + self.lease
-                row.claimed_by = self.name
-                row.attempts += 1
-                session.add(row)
-        return rows
-
-    async def _deliver_guarded(self, row: Notification) -> None:
-        async with self._slots:
-            try:
-                await self.deliver(row)
-            except Exception as exc:
-                # A bug must not strand the row, nor retry it in a tight loop for ever: it is
-                # retried with the same backoff as a channel failure, and goes dead in the end.
-                log.exception(
-                    "dispatcher %s: notification %s failed unexpectedly", self.name, row.id
+            ids = list((await session.execute(picked)).scalars())
+            if not ids:
+                return []
+            claimed = (
+                update(Notification)
+                .where(col(Notification.id).in_(ids))
+                .values(
+                    state="sending",
+                    lease_until=now + self.lease,
+                    claimed_by=self.name,
+                    attempts=col(Notification.attempts) + 1,
                 )
-                await self._retry_or_die(row, f"internal: {type(exc).__name__}: {exc}")
+                .returning(Notification)
+                .execution_options(synchronize_session=False)
+            )
+            rows = list((await session.execute(claimed)).scalars())
+        rows.sort(key=lambda row: (row.due_at, row.id or 0))
+        return rows
 
     async def deliver(self, row: Notification) -> None:
         """Check `row` again and send it, if this dispatcher still holds its claim."""
-        verdict = await self._recheck(row)
-        if verdict is LOST:
-            log.warning(
-                "dispatcher %s: lost the claim on notification %s; not sending it",
-                self.name,
-                row.id,
-            )
-            return
-        if verdict is not None:
-            state, reason = verdict
-            await self._record(row, state, blocked_reason=reason)
-            return
+        await self.deliver_group([row])
+
+    async def deliver_group(self, rows: list[Notification]) -> None:
+        """Check claimed `rows` again together, send those that may go, record every outcome."""
+        await self._record(await self._check_and_send(rows))
+
+    async def _check_and_send(self, rows: list[Notification]) -> list[RowOutcome]:
         try:
-            # Bounded well inside the lease checked above, so no other dispatcher can take the
-            # row while this send is still under way.
+            verdicts = await self._recheck(rows)
+        except Exception as exc:
+            # A bug or a lost database must not strand the rows, nor retry them in a tight
+            # loop for ever: they are retried with the channel backoff and go dead in the end.
+            log.exception("dispatcher %s: checking %d notifications failed", self.name, len(rows))
+            error = f"internal: {type(exc).__name__}: {exc}"
+            return [self._retry_or_die(row, error) for row in rows]
+        outcomes: list[RowOutcome] = []
+        sending: list[Notification] = []
+        for row in rows:
+            verdict = verdicts[row.id]
+            if isinstance(verdict, Exception):
+                error = f"internal: {type(verdict).__name__}: {verdict}"
+                outcomes.append(self._retry_or_die(row, error))
+            elif verdict is LOST:
+                log.warning(
+                    "dispatcher %s: lost the claim on notification %s; not sending it",
+                    self.name,
+                    row.id,
+                )
+            elif verdict is None:
+                sending.append(row)
+            else:
+                state, reason = verdict
+                outcomes.append(RowOutcome(row, state, blocked_reason=reason))
+        outcomes.extend(await asyncio.gather(*(self._attempt(row) for row in sending)))
+        return outcomes
+
+    async def _attempt(self, row: Notification) -> RowOutcome:
+        """Send one row; the outcome, whatever happens (never raises)."""
+        try:
+            # Bounded well inside the lease checked before, so no other dispatcher can take
+            # the row while this send is still under way.
             result = await asyncio.wait_for(self._send(row), timeout=self._send_limit)
         except TimeoutError:
-            await self._retry_or_die(row, f"the send took over {self._send_limit:.0f} s")
-            return
+            return self._retry_or_die(row, f"the send took over {self._send_limit:.0f} s")
         except TemporaryFailure as exc:
-            await self._retry_or_die(row, str(exc), retry_after=exc.retry_after)
-            return
+            return self._retry_or_die(row, str(exc), retry_after=exc.retry_after)
         except (PermanentFailure, ChannelError) as exc:
-            await self._record(row, "dead", error=str(exc))
-            return
-        if not await self._record(row, "sent", provider_id=result.provider_id):
-            log.warning(
-                "dispatcher %s: notification %s was sent after its claim passed to another",
-                self.name,
-                row.id,
-            )
+            return RowOutcome(row, "dead", error=str(exc))
+        except Exception as exc:
+            log.exception("dispatcher %s: notification %s failed unexpectedly", self.name, row.id)
+            return self._retry_or_die(row, f"internal: {type(exc).__name__}: {exc}")
+        return RowOutcome(row, "sent", provider_id=result.provider_id)
 
-    async def _retry_or_die(
+    def _retry_or_die(
         self, row: Notification, error: str, *, retry_after: float | None = None
-    ) -> None:
+    ) -> RowOutcome:
         if row.attempts >= self.policy.max_attempts:
-            await self._record(row, "dead", error=error)
-            return
+            return RowOutcome(row, "dead", error=error)
         delay = self.policy.delay(row.attempts)
         if retry_after:
             delay = max(delay, min(retry_after, self.policy.cap_seconds))
-        await self._record(
+        return RowOutcome(
             row, "failed", error=error, due_at=self.clock() + timedelta(seconds=delay)
         )
 
-    async def _recheck(self, row: Notification) -> tuple[str, str] | None:
-        """Make sure the claim is still ours, then run the accuracy gate again with the order
-        as it is now.
+    async def _recheck(self, rows: list[Notification]) -> dict[int | None, Any]:
+        """Make sure the claims are still ours, then run the accuracy gate again with the
+        orders as they are now; a verdict per row id.
 
-        Returns None when the notice may go, (state, reason) when it may not, and LOST when
-        the claim is no longer this dispatcher's: one that stalled past its lease (a long
-        pause, a slow round) may find its rows claimed, and perhaps sent, by another, and must
-        not send them again. Another dispatcher takes a row only once its lease has run out,
-        so a claim seen with at least half a lease left stays ours through the send; with
-        less left, the lease is renewed first by a conditional UPDATE that only the holder
-        passes.
+        A verdict is None when the notice may go, (state, reason) when it may not, and LOST
+        when the claim is no longer this dispatcher's: one that stalled past its lease (a
+        long pause, a slow round) may find its rows claimed, and perhaps sent, by another,
+        and must not send them again. Another dispatcher takes a row only once its lease has
+        run out, so a claim seen with at least half a lease left stays ours through the
+        send; with less left, the lease is renewed first by a conditional UPDATE that only
+        the holder passes.
+
+        Three reads for the whole group, whatever its size: the claims with their share
+        links, the orders, and the orders' shipments.
         """
         now = self.clock()
+        ids = [row.id for row in rows]
+        order_ids = {row.order_id for row in rows}
         async with self.db.read() as session:
-            claim = (
+            claimed: Any = select(
+                col(Notification.id),
+                col(Notification.state),
+                col(Notification.claimed_by),
+                col(Notification.attempts),
+                col(Notification.lease_until),
+                col(ShareLink.id).label("link_id"),
+                col(ShareLink.revoked_at),
+                col(ShareLink.expires_at),
+            ).outerjoin(ShareLink, col(ShareLink.id) == col(Notification.portal_link_id))
+            found: list[Any] = list(
+                (await session.execute(claimed.where(col(Notification.id).in_(ids)))).all()
+            )
+            claims: dict[int | None, Any] = {claim.id: claim for claim in found}
+            orders: dict[int | None, Order] = {
+                order.id: order
+                for order in (
+                    await session.execute(select(Order).where(col(Order.id).in_(order_ids)))
+                ).scalars()
+            }
+            shipments: dict[int | None, dict[str, str]] = {order_id: {} for order_id in orders}
+            for order_id, number, carrier in (
                 await session.execute(
                     select(
-                        col(Notification.state),
-                        col(Notification.claimed_by),
-                        col(Notification.attempts),
-                        col(Notification.lease_until),
-                    ).where(col(Notification.id) == row.id)
+                        col(Shipment.order_id),
+                        col(Shipment.tracking_number),
+                        col(Shipment.carrier),
+                    ).where(
+                        col(Shipment.order_id).in_(order_ids), col(Shipment.status) != "cancelled"
+                    )
                 )
-            ).one_or_none()
-            if claim is None or tuple(claim[:3]) != ("sending", self.name, row.attempts):
-                return LOST
-            lease_until = claim[3]
-            if lease_until is None or lease_until < now:
-                return LOST
-            order = await session.get(Order, row.order_id)
-            live = (
-                await link_is_live(session, row.portal_link_id, now)
-                if order is not None and row.portal_link_id
-                else False
+            ).all():
+                shipments[order_id][number] = carrier
+        verdicts: dict[int | None, Any] = {}
+        renew: list[Notification] = []
+        for row in rows:
+            claim = claims.get(row.id)
+            if (
+                claim is None
+                or (claim.state, claim.claimed_by, claim.attempts)
+                != ("sending", self.name, row.attempts)
+                or claim.lease_until is None
+                or claim.lease_until < now
+            ):
+                verdicts[row.id] = LOST
+            elif claim.lease_until - now < self.lease / 2:
+                renew.append(row)
+        if renew:
+            renewed = await self._renew(renew, now)
+            verdicts.update({row.id: LOST for row in renew if row.id not in renewed})
+        for row in rows:
+            if row.id in verdicts:
+                continue
+            claim = claims[row.id]
+            order = orders.get(row.order_id)
+            if order is None:
+                verdicts[row.id] = ("blocked", "order_missing: the order no longer exists")
+                continue
+            live = claim.link_id is not None and _link_is_live(
+                claim.revoked_at, claim.expires_at, now
             )
-            facts = await order_facts(session, order, now, link_valid=live) if order else None
-        if lease_until - now < self.lease / 2 and not await self._renew(row, now):
-            return LOST
-        if facts is None:
-            return "blocked", "order_missing: the order no longer exists"
-        verdict = check(gate_notice(row, NoticeFacts.loads(row.facts)), facts)
-        if verdict.ok:
-            return None
-        reason = f"{verdict.reason.value if verdict.reason else ''}: {verdict.message}"[:500]
-        return verdict.outcome.value, reason
+            try:
+                facts = _order_facts(order, shipments[row.order_id], now, link_valid=live)
+                verdicts[row.id] = _gate(row, facts)
+            except Exception as exc:
+                log.exception(
+                    "dispatcher %s: the gate failed on notification %s", self.name, row.id
+                )
+                verdicts[row.id] = exc
+        return verdicts
 
-    async def _renew(self, row: Notification, now: datetime) -> bool:
-        """Extend the lease, only if the claim is still ours (one conditional UPDATE)."""
+    async def _renew(self, rows: list[Notification], now: datetime) -> set[int | None]:
+        """Extend the leases still ours (one conditional UPDATE); the ids renewed."""
         async with self.db.write() as session:
-            result = await session.execute(
+            conn = await session.connection()
+            result = await conn.execute(
                 update(Notification)
-                .where(
-                    col(Notification.id) == row.id,
-                    col(Notification.state) == "sending",
-                    col(Notification.claimed_by) == self.name,
-                    col(Notification.attempts) == row.attempts,
-                    col(Notification.lease_until) >= now,
-                )
+                .where(*self._holding(rows), col(Notification.lease_until) >= now)
                 .values(lease_until=now + self.lease)
+                .returning(col(Notification.id))
             )
-        return _rowcount(result) == 1
+            return set(result.scalars())
+
+    def _holding(self, rows: list[Notification]) -> tuple[Any, ...]:
+        """WHERE clauses true of `rows` only while this dispatcher holds their claims."""
+        return (
+            col(Notification.id).in_([row.id for row in rows]),
+            col(Notification.claimed_by) == self.name,
+            col(Notification.state) == "sending",
+            col(Notification.attempts)
+            == case({row.id: row.attempts for row in rows}, value=col(Notification.id)),
+        )
 
     async def _send(self, row: Notification) -> SendResult:
-        facts = NoticeFacts.loads(row.facts)
         if row.channel == "email":
-            domain = sender_domain(self.settings.email_from)
+            facts = NoticeFacts.loads(row.facts)
             return await self.channels.email.send(
                 OutgoingEmail(
                     to=row.recipient,
@@ -294,7 +447,7 @@ class Dispatcher:
                     text=row.body,
                     html=row.html,
                     unsubscribe_url=facts.portal_url.rstrip("/") + "/unsubscribe",
-                    message_id=f"<{row.idempotency_key.replace(':', '.')}@{domain}>",
+                    message_id=f"<{row.idempotency_key.replace(':', '.')}@{self._email_domain}>",
                     reply_to=self.settings.support_email,
                 )
             )
@@ -307,51 +460,172 @@ class Dispatcher:
             return await caller.send(call)
         raise PermanentFailure(f"unknown channel {row.channel!r}")
 
-    async def _record(
-        self,
-        row: Notification,
-        state: str,
-        *,
-        error: str | None = None,
-        provider_id: str | None = None,
-        blocked_reason: str | None = None,
-        due_at: datetime | None = None,
-    ) -> bool:
-        """Record the outcome; False when the claim had passed to another (nothing changed)."""
+    async def _record(self, outcomes: list[RowOutcome]) -> None:
+        """Record the outcomes in one transaction, each only if the claim is still ours: a
+        row whose lease ran out belongs to another. Sent rows, the usual case, take one
+        UPDATE together."""
+        if not outcomes:
+            return
         now = self.clock()
-        values: dict[str, Any] = {"state": state, "lease_until": None}
-        if error is not None:
-            errors = json.loads(row.errors or "[]")
-            errors.append({"attempt": row.attempts, "at": now.isoformat(), "error": error[:500]})
-            values["errors"] = json.dumps(errors[-20:])
-        if provider_id is not None:
-            values["provider_id"] = provider_id
-            values["sent_at"] = now
-        if blocked_reason is not None:
-            values["blocked_reason"] = blocked_reason
-        if due_at is not None:
-            values["due_at"] = due_at
+        sent = [o for o in outcomes if o.state == "sent"]
+        others = [o for o in outcomes if o.state != "sent"]
+        recorded: set[int | None] = set()
         async with self.db.write() as session:
-            # Only the holder of the claim records: a row whose lease ran out belongs to another.
-            result = await session.execute(
-                update(Notification)
-                .where(
-                    col(Notification.id) == row.id,
-                    col(Notification.claimed_by) == self.name,
-                    col(Notification.state) == "sending",
-                    col(Notification.attempts) == row.attempts,
+            conn = await session.connection()
+            if sent:
+                rows = [o.row for o in sent]
+                provider_ids = {o.row.id: o.provider_id for o in sent}
+                result = await conn.execute(
+                    update(Notification)
+                    .where(*self._holding(rows))
+                    .values(
+                        state="sent",
+                        lease_until=None,
+                        sent_at=now,
+                        provider_id=case(provider_ids, value=col(Notification.id)),
+                    )
+                    .returning(col(Notification.id))
                 )
-                .values(**values)
-            )
-        if _rowcount(result) != 1:
-            return False
-        if self.metrics is not None:
-            self.metrics.notifications.labels(row.channel, state).inc()
-        return True
+                recorded.update(result.scalars())
+            for outcome in others:
+                result = await conn.execute(
+                    update(Notification)
+                    .where(*self._holding([outcome.row]))
+                    .values(**_values(outcome, now))
+                    .returning(col(Notification.id))
+                )
+                recorded.update(result.scalars())
+        for outcome in outcomes:
+            if outcome.row.id not in recorded:
+                if outcome.state == "sent":
+                    log.warning(
+                        "dispatcher %s: notification %s was sent after its claim passed to another",
+                        self.name,
+                        outcome.row.id,
+                    )
+                continue
+            if self.metrics is not None:
+                self.metrics.notifications.labels(outcome.row.channel, outcome.state).inc()
 
 
-def _rowcount(result: Any) -> int:
-    return int(getattr(result, "rowcount", 0) or 0)
+def _values(outcome: RowOutcome, now: datetime) -> dict[str, Any]:
+    values: dict[str, Any] = {"state": outcome.state, "lease_until": None}
+    if outcome.error is not None:
+        errors = json.loads(outcome.row.errors or "[]")
+        errors.append(
+            {"attempt": outcome.row.attempts, "at": now.isoformat(), "error": outcome.error[:500]}
+        )
+        values["errors"] = json.dumps(errors[-20:])
+    if outcome.provider_id is not None:
+        values["provider_id"] = outcome.provider_id
+        values["sent_at"] = now
+    if outcome.blocked_reason is not None:
+        values["blocked_reason"] = outcome.blocked_reason
+    if outcome.due_at is not None:
+        values["due_at"] = outcome.due_at
+    return values
+
+
+def _link_is_live(revoked_at: datetime | None, expires_at: datetime | None, now: datetime) -> bool:
+    return revoked_at is None and (expires_at is None or expires_at > now)
+
+
+def _order_facts(
+    order: Order, shipments: dict[str, str], now: datetime, *, link_valid: bool
+) -> OrderFacts:
+    """The gate's view of `order` (as outbox.order_facts, with the shipments loaded)."""
+    return OrderFacts(
+        status=Milestone(order.status),
+        portal_link_valid=link_valid,
+        today=now.astimezone(zone(order.timezone)).date(),
+        shipments=shipments,
+        opted_out=customer_prefs(order).opted_out,
+    )
+
+
+def _gate(row: Notification, facts: OrderFacts) -> Verdict:
+    verdict = check(gate_notice(row, NoticeFacts.loads(row.facts)), facts)
+    if verdict.ok:
+        return None
+    reason = f"{verdict.reason.value if verdict.reason else ''}: {verdict.message}"[:500]
+    return verdict.outcome.value, reason
+
+
+# The PostgreSQL channel on which a commit that wrote notifications rings the dispatchers.
+OUTBOX_CHANNEL = "portal_outbox"
+
+
+async def announce_notifications(db: Database) -> None:
+    """NOTIFY dispatchers in other processes (PostgreSQL only) that rows were committed.
+
+    A lost NOTIFY delays nothing for long: dispatchers also poll.
+    """
+    if not db.is_postgres:
+        return
+    try:
+        async with db.engine.connect() as conn:
+            auto = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await auto.execute(text(f"NOTIFY {OUTBOX_CHANNEL}"))
+    except Exception as exc:
+        log.warning("cannot notify dispatchers of new notifications: %s", type(exc).__name__)
+
+
+class OutboxListener:
+    """LISTEN on OUTBOX_CHANNEL over a PostgreSQL connection of its own.
+
+    `on_notify` runs on every NOTIFY, and after every (re)connection (rows may have been
+    committed while nobody listened). A lost connection is made again after `retry_seconds`.
+    """
+
+    def __init__(
+        self, url: str, on_notify: Callable[[], None], *, retry_seconds: float = 1.0
+    ) -> None:
+        self._dsn = make_url(url).set(drivername="postgresql").render_as_string(False)
+        self._on_notify = on_notify
+        self.retry_seconds = retry_seconds
+        self.listening = False
+
+    async def _listen(self, conn: Any) -> None:
+        lost = asyncio.Event()
+        conn.add_termination_listener(lambda _conn: lost.set())
+        await conn.add_listener(OUTBOX_CHANNEL, lambda *_: self._on_notify())
+        self.listening = True
+        self._on_notify()
+        await lost.wait()
+        log.warning("LISTEN %s: the connection was lost", OUTBOX_CHANNEL)
+
+    async def run(self) -> None:
+        """Listen until cancelled."""
+        import asyncpg
+
+        while True:
+            try:
+                conn = await asyncpg.connect(self._dsn, timeout=10)
+            except (OSError, TimeoutError, asyncpg.PostgresError) as exc:
+                log.warning("cannot LISTEN %s: %s", OUTBOX_CHANNEL, type(exc).__name__)
+                await asyncio.sleep(self.retry_seconds)
+                continue
+            try:
+                await self._listen(conn)
+            except (OSError, asyncpg.PostgresError) as exc:
+                log.warning("LISTEN %s failed: %s", OUTBOX_CHANNEL, type(exc).__name__)
+            finally:
+                self.listening = False
+                await _close(conn)
+            await asyncio.sleep(self.retry_seconds)
+
+
+async def _close(conn: Any) -> None:
+    if conn.is_closed():
+        return
+    try:
+        await conn.close(timeout=2)
+    except Exception:
+        conn.terminate()
+
+
+# SMTP connections a dispatcher keeps open: half a group of sends may be email.
+SMTP_CONNECTIONS = 8
 
 
 def build_channels(settings: Settings) -> Channels:
@@ -362,14 +636,27 @@ def build_channels(settings: Settings) -> Channels:
         settings.instance_dir,
         settings.email_from,
         settings.sms_from,
+        smtp_connections=SMTP_CONNECTIONS,
     )
 
 
 def start_in_process_dispatcher(runtime: Any) -> asyncio.Task[None]:
-    """The dispatcher `portal serve` runs beside the web server."""
+    """The dispatcher `portal serve` runs beside the web server.
+
+    It has a Database of its own (a pool of two). Sharing the web server's, it would wait
+    behind every request in flight for each of its few statements, and fall further behind
+    the busier the portal is: on SQLite each of its writes would queue behind all the
+    requests' writes for the in-process write lock. Its own SQLite writers take the file's
+    lock as a separate `portal dispatch` does (BEGIN IMMEDIATE, busy timeout).
+    """
     channels = build_channels(runtime.settings)
+    own_db = Database(runtime.settings.database_url, pool_size=2)
     dispatcher = Dispatcher(
-        runtime.db, runtime.settings, channels, clock=runtime.clock, metrics=runtime.metrics
+        own_db or runtime.db,
+        runtime.settings,
+        channels,
+        clock=runtime.clock,
+        metrics=runtime.metrics,
     )
     runtime.dispatcher = dispatcher
 
@@ -378,6 +665,8 @@ def start_in_process_dispatcher(runtime: Any) -> asyncio.Task[None]:
             await dispatcher.run()
         finally:
             await channels.aclose()
+            if own_db is not None:
+                await own_db.dispose()
 
     return asyncio.create_task(run(), name="dispatcher")
 
@@ -390,7 +679,9 @@ async def run_standalone(settings: Settings, *, once: bool) -> int:
         print("portal dispatch: the database is not migrated: run `portal migrate` first")
         return 1
     channels = build_channels(settings)
-    dispatcher = Dispatcher(db, settings, channels, poll_seconds=0.5)
+    # SQLite has no NOTIFY: a separate dispatcher polls, with a cheap read (next_due) that
+    # takes no write lock. On PostgreSQL it is woken by NOTIFY and polls as a back-up.
+    dispatcher = Dispatcher(db, settings, channels, poll_seconds=0.5 if db.is_postgres else 0.1)
     log.info("dispatcher %s started", dispatcher.name)
     try:
         if once:

@@ -40,9 +40,11 @@ class Channels:
         *,
         timeout: float = 15.0,
         tls_context: ssl.SSLContext | None = None,
+        smtp_connections: int = 0,
     ) -> Channels:
         """SMTP when `smtp_url` is set, else `mail.log`; the HTTP provider when `sms_url` is
         set, else `sms.log`; voice calls only when `voice_url` is set (caller id `sms_from`).
+        `smtp_connections` above 0 keeps up to that many SMTP connections open for reuse.
         """
         http = (
             httpx.AsyncClient(timeout=timeout, follow_redirects=False)
@@ -50,7 +52,13 @@ class Channels:
             else None
         )
         email: EmailSender = (
-            SmtpEmailClient(smtp_url, email_from, timeout=timeout, tls_context=tls_context)
+            SmtpEmailClient(
+                smtp_url,
+                email_from,
+                timeout=timeout,
+                tls_context=tls_context,
+                connections=smtp_connections,
+            )
             if smtp_url
             else LogfileEmailClient(instance_dir, email_from)
         )
@@ -63,7 +71,9 @@ class Channels:
         return cls(email=email, sms=sms, voice=voice, http=http)
 
     async def aclose(self) -> None:
-        """Close the shared HTTP client."""
+        """Close the kept SMTP connections and the shared HTTP client."""
+        if isinstance(self.email, SmtpEmailClient):
+            await self.email.aclose()
         if self.http is not None:
             await self.http.aclose()
 

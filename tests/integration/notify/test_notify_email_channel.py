@@ -294,3 +294,52 @@ def test_bad_urls_are_refused_without_showing_the_password(url: str, message: st
     with pytest.raises(ValueError, match=message) as caught:
         client(url)
     assert "w%2Frd" not in str(caught.value) and PASSWORD not in str(caught.value)
+
+
+async def test_a_long_non_ascii_subject_and_body_arrive_intact() -> None:
+    handler = Recorder()
+    subject = "Example Shop: su pedido A1001 llegará más tarde por la nieve en el almacén de León"
+    text = "Está en camino: ñandú, 10 €.\n"
+    message = OutgoingEmail(to="ada@example.com", subject=subject, text=text, html="<p>€</p>")
+    async with smtp_server(handler) as port:
+        await client(f"smtp://127.0.0.1:{port}").send(message)
+    msg = handler.message()
+    assert msg["Subject"] == subject
+    plain = msg.get_body(preferencelist=("plain",))
+    html = msg.get_body(preferencelist=("html",))
+    assert plain is not None and html is not None
+    assert plain.get_content().replace("\r\n", "\n") == text
+    assert html.get_content().strip() == "<p>€</p>"
+    raw = handler.received[0][0].original_content
+    assert raw is not None and raw.isascii()  # encoded words and quoted-printable
+
+
+@pytest.mark.parametrize("field", ["subject", "to", "reply_to"])
+async def test_a_line_break_in_a_header_is_refused_for_good(field: str) -> None:
+    values = {"subject": "Hi", "to": "ada@example.com", "reply_to": "help@shop.example"}
+    values[field] += "\r\nBcc: victim@example.com"
+    handler = Recorder()
+    async with smtp_server(handler) as port:
+        with pytest.raises(PermanentFailure, match="cannot build the email"):
+            await client(f"smtp://127.0.0.1:{port}").send(OutgoingEmail(text="x", **values))
+    assert handler.received == []
+
+
+async def test_a_non_ascii_address_goes_with_smtputf8() -> None:
+    handler = Recorder()
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(
+        lambda: SMTP(handler, hostname="localhost", loop=loop, enable_SMTPUTF8=True),
+        "127.0.0.1",
+        0,
+    )
+    try:
+        port = server.sockets[0].getsockname()[1]
+        message = OutgoingEmail(to="josé@example.com", subject="Hola", text="Hola, José.\n")
+        await client(f"smtp://127.0.0.1:{port}").send(message)
+    finally:
+        server.close()
+        await server.wait_closed()
+    envelope, _ = handler.received[0]
+    assert envelope.rcpt_tos == ["josé@example.com"]
+    assert "SMTPUTF8" in [option.upper() for option in envelope.mail_options]

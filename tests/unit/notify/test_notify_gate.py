@@ -493,3 +493,27 @@ def test_string_values_are_accepted(templates: TemplateSet) -> None:
 def test_an_order_status_is_never_delayed() -> None:
     with pytest.raises(ValueError):
         facts(M.DELAYED)
+
+
+@pytest.mark.parametrize("locale", ["en", "es"])
+@pytest.mark.parametrize("channel", list(C))
+def test_a_delay_without_a_new_date_passes(
+    templates: TemplateSet, channel: Channel, locale: str
+) -> None:
+    # Opened after the old estimate passed, before the carrier gave a new one: the notice
+    # states no date, and says so.
+    ctx = dataclasses.replace(CTX, new_estimated_delivery=None)
+    rendered = templates.render(K.DELAY, channel, locale, ctx)
+    notice = Notice(
+        kind=K.DELAY,
+        channel=channel,
+        recipient="ada@example.com" if channel is C.EMAIL else "+14155552671",
+        milestone=M.DELAYED,
+        subject=rendered.subject,
+        text=rendered.text,
+        html=rendered.html,
+        portal_url=CTX.portal_url,
+        eta=None,
+    )
+    late = TODAY + timedelta(days=30)
+    assert check(notice, facts(M.IN_TRANSIT, today=late)) == Verdict.allow()

@@ -266,3 +266,50 @@ def test_context_dates_relative_to_today() -> None:
     ctx = sample_context(TODAY)
     assert isinstance(ctx, NoticeContext)
     assert ctx.promised_deliver_by == TODAY + timedelta(days=4)
+
+
+NOT_KNOWN_YET = {
+    "en": "We will tell you the new date as soon as the carrier confirms it.",
+    "es": "en cuanto la confirme el transportista.",
+}
+
+
+@pytest.mark.parametrize("locale", ["en", "es"])
+@pytest.mark.parametrize("channel", list(Channel))
+def test_a_delay_without_a_new_date_says_it_is_not_known_yet(
+    templates: TemplateSet, channel: Channel, locale: str
+) -> None:
+    ctx = dataclasses.replace(sample_context(TODAY), new_estimated_delivery=None)
+    rendered = templates.render(NotificationKind.DELAY, channel, locale, ctx)
+    parts = [rendered.subject, rendered.text, rendered.html]
+    for part in parts:
+        assert not UNRENDERED.search(part or "")
+        assert "2027" not in (part or "")  # no date at all, least of all a passed one
+    assert NOT_KNOWN_YET[locale] in rendered.text
+    if channel is Channel.EMAIL:
+        assert NOT_KNOWN_YET[locale] in " ".join((rendered.html or "").split())
+    if channel is Channel.SMS:
+        size = segments(rendered.text)
+        assert size.encoding == "GSM-7" and size.segments <= 2, rendered.text
+
+
+@pytest.mark.parametrize(
+    ("locale", "offer", "expected", "absent"),
+    [
+        ("en", True, "To accept our offer or tell us what you prefer", "the new date or"),
+        ("en", False, "To tell us what you prefer", "To accept"),
+        ("es", True, "Para aceptar nuestra oferta o decirnos qué prefiere", "la nueva fecha o"),
+        ("es", False, "Para decirnos qué prefiere", "Para aceptar"),
+    ],
+)
+def test_a_delay_without_a_new_date_asks_no_one_to_accept_it(
+    templates: TemplateSet, locale: str, offer: bool, expected: str, absent: str
+) -> None:
+    ctx = dataclasses.replace(sample_context(TODAY), new_estimated_delivery=None)
+    if not offer:
+        ctx = dataclasses.replace(ctx, compensation=None, alternatives=())
+    rendered = templates.render(NotificationKind.DELAY, Channel.EMAIL, locale, ctx)
+    html = " ".join((rendered.html or "").split())
+    for text in (rendered.text, html):
+        assert expected in text
+        assert absent not in text

@@ -176,7 +176,9 @@ async def _context(
         }
     delay_fields: dict[str, Any] = {}
     if delay is not None:
-        new_eta = delay.new_eta or order.estimated_delivery or order.promised_deliver_by
+        # Only a date given with the delay is a new estimate; without one the notice says that
+        # the new date is not known yet, rather than repeat the estimate the delay overturns.
+        new_eta = delay.new_eta
         facts.eta = new_eta
         delay_fields = {
             "delay_reason_code": delay.reason_code,

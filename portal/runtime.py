@@ -17,7 +17,6 @@ from .clock import Clock
 from .db import Database
 from .metrics import Metrics
 from .models import Order, Shipment
-from .services.dispatch import announce_notifications
 from .services.outbox import Notifier
 from .services.timeline import UnitOfWork, order_channel
 from .services.webhooks import apply_unmatched
@@ -91,10 +90,8 @@ class Runtime:
                     published.order_number,
                     published.seq,
                 )
-        if uow.notifications:
-            if self.dispatcher is not None:
-                self.dispatcher.wake()
-            await announce_notifications(self.db)
+        if uow.notifications and self.dispatcher is not None:
+            self.dispatcher.wake()
 
     async def on_shipment_registered(
         self, session: AsyncSession, uow: UnitOfWork, order: Order, shipment: Shipment

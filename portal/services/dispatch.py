@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import case, func, or_, select, text, update
+from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.engine import make_url
 from sqlmodel import col
 
@@ -46,7 +46,7 @@ from ..notify.gate import OrderFacts, check
 from ..notify.kinds import Milestone
 from ..settings import Settings
 from ..web.presenters import zone
-from .outbox import NoticeFacts, customer_prefs, gate_notice
+from .outbox import OUTBOX_CHANNEL, NoticeFacts, customer_prefs, gate_notice
 
 log = logging.getLogger(__name__)
 
@@ -549,25 +549,6 @@ def _gate(row: Notification, facts: OrderFacts) -> Verdict:
         return None
     reason = f"{verdict.reason.value if verdict.reason else ''}: {verdict.message}"[:500]
     return verdict.outcome.value, reason
-
-
-# The PostgreSQL channel on which a commit that wrote notifications rings the dispatchers.
-OUTBOX_CHANNEL = "portal_outbox"
-
-
-async def announce_notifications(db: Database) -> None:
-    """NOTIFY dispatchers in other processes (PostgreSQL only) that rows were committed.
-
-    A lost NOTIFY delays nothing for long: dispatchers also poll.
-    """
-    if not db.is_postgres:
-        return
-    try:
-        async with db.engine.connect() as conn:
-            auto = await conn.execution_options(isolation_level="AUTOCOMMIT")
-            await auto.execute(text(f"NOTIFY {OUTBOX_CHANNEL}"))
-    except Exception as exc:
-        log.warning("cannot notify dispatchers of new notifications: %s", type(exc).__name__)
 
 
 class OutboxListener:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -34,6 +34,9 @@ from ..notify.templates import NoticeContext, RenderError, TemplateSet
 from ..settings import Settings
 from ..web.presenters import zone
 from .links import PLACEMENT_LINK_DAYS, IssuedLink, issue_link
+
+# PostgreSQL NOTIFY channel: the transaction that queues notices wakes listening dispatchers.
+OUTBOX_CHANNEL = "portal_outbox"
 
 
 @dataclass
@@ -322,4 +325,8 @@ async def enqueue_for_milestone(
                 )
         session.add(row)
         uow.notifications += 1
+    if session.get_bind().dialect.name == "postgresql":
+        # Delivered when (and only if) this transaction commits: separate dispatchers that
+        # LISTEN wake at once; several in one transaction are folded into one by PostgreSQL.
+        await session.execute(text(f"NOTIFY {OUTBOX_CHANNEL}"))
     return len(fresh)

@@ -205,14 +205,18 @@ async def ingest(
 async def _find_shipment(
     session: AsyncSession, update: TrackingUpdate
 ) -> tuple[Shipment, Order] | None:
-    """The shipment an update names, with its order locked for the change (one statement)."""
+    """The shipment an update names, with its order, both locked for the change (one statement).
+
+    On PostgreSQL the order row is locked first (the order every writer follows), then the
+    shipment's; a row whose lock had to wait is read again once granted, so both are current.
+    """
     rows = (
         await session.execute(
             select(Shipment, Order)
             .join(Order, col(Order.id) == col(Shipment.order_id))
             .where(col(Shipment.tracking_number) == update.tracking_number)
             .order_by(col(Shipment.id))
-            .with_for_update(of=Order)
+            .with_for_update(of=[Order, Shipment])
         )
     ).all()
     if not rows:
@@ -335,11 +339,9 @@ async def _apply_to_shipment(
     now: datetime,
     source: str,
 ) -> int:
-    if _concurrent_writers(session):
-        # The shipment row was read while the order lock was being granted: another webhook
-        # for it may have committed meanwhile. Read it again under the lock, or a stale status
-        # would let an older checkpoint move it backward.
-        await session.refresh(shipment)
+    # The shipment and its order were read under their locks (_find_shipment), or created in
+    # this transaction (apply_unmatched): both are current, so an older checkpoint cannot move
+    # the status backward.
     assert shipment.id is not None
     milestone_before = shipment.milestone
     fingerprints = {update: checkpoint_fingerprint(update) for update in updates}

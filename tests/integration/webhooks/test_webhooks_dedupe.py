@@ -6,10 +6,12 @@ import asyncio
 import re
 from datetime import timedelta
 
-from sqlalchemy import func, select
+import pytest
+from sqlalchemy import func, select, update
 from sqlmodel import col
 
-from portal.models import OrderEvent, WebhookReceipt
+from portal.models import OrderEvent, Shipment, WebhookReceipt
+from portal.services.timeline import lock_order
 from tests.integration.conftest import Portal
 from tests.integration.webhooks.carrier_payloads import (
     deliver,
@@ -192,3 +194,45 @@ async def test_aftership_repeating_history_adds_only_new_checkpoints(portal: Por
     assert len(checkpoints) == 6
     assert all(c["applied"] for c in checkpoints)
     assert (await shipped.order())["status"] == "delivered"
+
+
+async def test_a_checkpoint_that_waited_for_the_order_lock_sees_the_shipment_as_committed(
+    portal: Portal, shipped: Shipped
+) -> None:
+    """PostgreSQL runs writers side by side: a webhook that waits for another transaction's
+    order lock must then judge its checkpoint against the shipment that transaction left."""
+    db = portal.runtime.db
+    if not db.is_postgres:
+        pytest.skip("SQLite runs one write transaction at a time")
+    newer = portal.clock() - timedelta(hours=1)
+    older = newer - timedelta(hours=2)
+    async with db.write() as session:
+        await lock_order(session, shipped.order_number)
+        await session.execute(
+            update(Shipment)
+            .where(col(Shipment.tracking_number) == shipped.tracking_number)
+            .values(
+                status="out_for_delivery", milestone="out_for_delivery", status_occurred_at=newer
+            )
+        )
+        late = asyncio.create_task(
+            deliver(
+                portal,
+                "generic",
+                generic_body(shipped.tracking_number, "in_transit", older, "Sorted"),
+            )
+        )
+        await asyncio.sleep(0.5)
+        assert not late.done(), "the webhook should be waiting for the order's lock"
+    answer = await late
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["events"] == 1
+    async with db.read() as session:
+        shipment = (
+            await session.execute(
+                select(Shipment).where(col(Shipment.tracking_number) == shipped.tracking_number)
+            )
+        ).scalar_one()
+    assert (shipment.status, shipment.status_occurred_at) == ("out_for_delivery", newer)
+    [sorted_scan] = [e for e in await shipped.checkpoints() if e["message"] == "Sorted"]
+    assert sorted_scan["applied"] is False

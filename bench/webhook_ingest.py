@@ -494,7 +494,7 @@ async def main(args: argparse.Namespace) -> None:
         f"paced {', '.join(f'{r:g}/s' for r in args.rates)} for {args.paced_seconds:g} s each; "
         "one checkpoint per webhook"
     )
-    kinds = ["sqlite"]
+    kinds = [] if args.no_sqlite else ["sqlite"]
     if not args.no_postgres:
         if await postgres_reachable(args.postgres_url):
             kinds.append("postgres")
@@ -529,6 +529,7 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES)
     parser.add_argument("--redis-url", default=DEFAULT_REDIS)
     parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--no-sqlite", action="store_true")
     parser.add_argument("--keep-logs", action="store_true", help="keep the server logs")
     args = parser.parse_args(argv)
     for host in (httpx.URL(args.redis_url).host, httpx.URL(args.postgres_url).host):

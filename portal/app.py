@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -100,8 +101,14 @@ def create_app(
     clock: Clock = utcnow,
     migrate: bool = False,
     dispatcher: bool = True,
+    freeze_heap: bool = False,
 ) -> Starlette:
-    """Build the portal. Nothing connects until the lifespan starts."""
+    """Build the portal. Nothing connects until the lifespan starts.
+
+    ``freeze_heap`` (servers): once started, what was built so far (modules, engines,
+    templates) is moved out of the cyclic garbage collector's reach, so its full passes scan
+    only what requests allocate (measured: a 45 ms pause every few thousand requests without).
+    """
     holder: dict[str, Runtime] = {}
 
     @asynccontextmanager
@@ -128,6 +135,9 @@ def create_app(
             tasks.extend(_background_tasks(runtime, dispatcher))
             app.state.runtime = runtime
             holder["runtime"] = runtime
+            if freeze_heap:
+                gc.collect()
+                gc.freeze()
             try:
                 yield
             finally:

@@ -16,4 +16,5 @@ def build() -> Starlette:
         load_settings(),
         migrate=os.environ.get("PORTAL_AUTO_MIGRATE") == "1",
         dispatcher=os.environ.get("PORTAL_DISPATCHER", "1") != "0",
+        freeze_heap=True,
     )

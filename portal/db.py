@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import cache
@@ -15,6 +16,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import InvalidatePoolError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -63,7 +65,42 @@ def make_engine(url: str, *, pool_size: int = 10, for_writes: bool = False) -> A
         event.listen(engine.sync_engine, "connect", _sqlite_connect)
         event.listen(engine.sync_engine, "begin", _begin_immediate if for_writes else _begin)
         return engine
-    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    engine = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size)
+    _ping_after_idle(engine)
+    return engine
+
+
+IDLE_PING_SECONDS = 1.0
+
+
+def _ping_after_idle(engine: AsyncEngine) -> None:
+    """Ping a pooled connection before use when it sat idle for IDLE_PING_SECONDS or more.
+
+    A database restarted behind the pool leaves its connections dead; the first request to use
+    one would fail. SQLAlchemy's pool_pre_ping avoids that with a round trip on every checkout,
+    a tenth of a webhook's cost here. A connection that was in use a moment ago is alive, and
+    one that sat idle (long enough for a restart to have happened) is pinged; a failed ping
+    renews every pooled connection. A restart while busy fails the statements in flight, as it
+    must, and the pool renews its connections at the first disconnect error.
+    """
+    dialect = engine.sync_engine.dialect
+
+    def on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    def on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < IDLE_PING_SECONDS:
+            return
+        try:
+            alive = dialect.do_ping(dbapi_connection)
+        except Exception as error:
+            raise InvalidatePoolError(f"ping failed: {error}") from error
+        if not alive:
+            raise InvalidatePoolError("ping failed")
+
+    event.listen(engine.sync_engine, "checkin", on_checkin)
+    event.listen(engine.sync_engine, "checkout", on_checkout)
 
 
 class Database:

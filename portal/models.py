@@ -279,3 +279,10 @@ class TemplateVersion(SQLModel, table=True):
     source: str = _text(nullable=False)
     created_by: str = Field(max_length=320)
     created_at: datetime = _ts(nullable=False)
+
+
+def table_of(model: type[SQLModel]) -> sa.Table:
+    """A model's Table, for plain (Core) statements on hot paths."""
+    table = model.__table__  # type: ignore[attr-defined]
+    assert isinstance(table, sa.Table)
+    return table

@@ -10,11 +10,19 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import SQLModel
 
 from carriers.links import carrier_name, tracking_url
 
-from ..models import Delay, Feedback, Order, OrderEvent, OrderItem, Shipment, ShipmentItem
+from ..models import (
+    Delay,
+    Feedback,
+    Order,
+    OrderEvent,
+    OrderItem,
+    Shipment,
+    ShipmentItem,
+    table_of,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,15 +111,9 @@ class OrderView:
         return open_[-1] if open_ else None
 
 
-def _table(model: type[SQLModel]) -> sa.Table:
-    table = model.__table__  # type: ignore[attr-defined]
-    assert isinstance(table, sa.Table)
-    return table
-
-
-ORDERS = _table(Order)
-ITEMS, SHIPMENTS, SHIPMENT_ITEMS = _table(OrderItem), _table(Shipment), _table(ShipmentItem)
-EVENTS, DELAYS, FEEDBACK = _table(OrderEvent), _table(Delay), _table(Feedback)
+ORDERS = table_of(Order)
+ITEMS, SHIPMENTS, SHIPMENT_ITEMS = table_of(OrderItem), table_of(Shipment), table_of(ShipmentItem)
+EVENTS, DELAYS, FEEDBACK = table_of(OrderEvent), table_of(Delay), table_of(Feedback)
 
 
 def _event_view(e: Any) -> EventView:

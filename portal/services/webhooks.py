@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -19,7 +19,7 @@ from carriers.status import ReasonCode, ShipmentStatus
 from ..db import Database
 from ..domain.status import SHIPMENT_FINAL, ShipmentState, apply_checkpoint
 from ..errors import NotFound
-from ..models import Delay, Order, OrderEvent, Shipment, WebhookReceipt
+from ..models import Delay, Order, OrderEvent, Shipment, WebhookReceipt, table_of
 from ..schemas import DelayCreate
 from . import orders as order_service
 from .timeline import UnitOfWork, append_event
@@ -148,8 +148,21 @@ async def record_dead_letter(
         return twin
 
 
-# Built once: the values come as parameters, so the statement is compiled once per process.
-_INSERT_RECEIPT = insert(WebhookReceipt).returning(col(WebhookReceipt.id))
+# The hot path's statements, built once: values come as parameters (building a statement
+# costs more than running it here).
+_RECEIPTS, _EVENTS = table_of(WebhookReceipt), table_of(OrderEvent)
+_INSERT_RECEIPT = insert(_RECEIPTS).returning(_RECEIPTS.c.id)
+_FIND_SHIPMENT = (
+    select(Shipment, Order)
+    .join(Order, col(Order.id) == col(Shipment.order_id))
+    .where(col(Shipment.tracking_number) == bindparam("tracking_number"))
+    .order_by(col(Shipment.id))
+    .with_for_update(of=[Order, Shipment])
+)
+_HELD_FINGERPRINTS = select(_EVENTS.c.fingerprint).where(
+    _EVENTS.c.order_id == bindparam("order_id"),
+    _EVENTS.c.fingerprint.in_(bindparam("fingerprints", expanding=True)),
+)
 
 
 async def ingest(
@@ -211,13 +224,7 @@ async def _find_shipment(
     shipment's; a row whose lock had to wait is read again once granted, so both are current.
     """
     rows = (
-        await session.execute(
-            select(Shipment, Order)
-            .join(Order, col(Order.id) == col(Shipment.order_id))
-            .where(col(Shipment.tracking_number) == update.tracking_number)
-            .order_by(col(Shipment.id))
-            .with_for_update(of=[Order, Shipment])
-        )
+        await session.execute(_FIND_SHIPMENT, {"tracking_number": update.tracking_number})
     ).all()
     if not rows:
         return None
@@ -348,10 +355,8 @@ async def _apply_to_shipment(
     held = set(
         (
             await session.execute(
-                select(col(OrderEvent.fingerprint)).where(
-                    col(OrderEvent.order_id) == order.id,
-                    col(OrderEvent.fingerprint).in_(set(fingerprints.values())),
-                )
+                _HELD_FINGERPRINTS,
+                {"order_id": order.id, "fingerprints": sorted(set(fingerprints.values()))},
             )
         ).scalars()
     )

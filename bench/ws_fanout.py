@@ -418,6 +418,12 @@ class Service:
     def rss(self) -> int:
         return rss_kib(self.process.pid)
 
+    @property
+    def cpu_seconds(self) -> float:
+        """User + system CPU time the server has used so far."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
@@ -828,7 +834,9 @@ async def scenario_abc(
           f"holding {args.hold:.0f} s", flush=True)  # fmt: skip
     if opened["errors"]:
         print(f"  {kind}: open errors {opened['errors']}")
+    cpu_before, hold_started = server.cpu_seconds, time.monotonic()
     await asyncio.sleep(args.hold)
+    idle_cpu = (server.cpu_seconds - cpu_before) / (time.monotonic() - hold_started)
     state = await clients.collect()
     closed = Counter(state["closed"].values())
     figures.put("(a) sockets held / asked", kind, f"{state['open']} / {args.sockets}")
@@ -840,6 +848,7 @@ async def scenario_abc(
         "(a) server RSS idle -> held", kind, f"{base_rss // 1024} -> {full_rss // 1024} MiB"
     )
     figures.put("(a) connect rate", kind, f"{opened['opened'] / opened['seconds']:.0f} /s")
+    figures.put("(a) server CPU while holding, no events", kind, f"{idle_cpu:.0%} of a core")
 
     # (b) paced events over the held sockets' orders: the target rate, then a lower one.
     per_order = Counter(topic for topic, _ in watched)

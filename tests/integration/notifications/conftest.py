@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import os
 import socket
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -301,3 +302,19 @@ def today() -> date:
 
 def days(n: int) -> str:
     return (today() + timedelta(days=n)).isoformat()
+
+
+def dispatch_env(harness: Harness) -> dict[str, str]:
+    """The environment of a separate `portal dispatch` process on the harness's database."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PORTAL_")}
+    settings = harness.settings
+    assert settings.smtp_url is not None
+    env.update(
+        PORTAL_DATABASE_URL=settings.database_url,
+        PORTAL_SMTP_URL=settings.smtp_url,
+        PORTAL_EMAIL_FROM=EMAIL_FROM,
+        PORTAL_BASE_URL=settings.base_url,
+        PORTAL_INSTANCE_DIR=str(settings.instance_dir),
+        PORTAL_SECRET_KEY=settings.secret_key,
+    )
+    return env

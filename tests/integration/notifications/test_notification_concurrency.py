@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 from collections import Counter
 from pathlib import Path
@@ -12,7 +11,7 @@ import pytest
 from sqlalchemy import insert
 
 from portal.models import Notification
-from tests.integration.notifications.conftest import EMAIL_FROM, Harness
+from tests.integration.notifications.conftest import Harness, dispatch_env
 
 ROWS = 1_000
 PROCESSES = 4
@@ -32,26 +31,11 @@ async def _copies(harness: Harness, count: int) -> int:
     return count
 
 
-def _dispatch_env(harness: Harness) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PORTAL_")}
-    settings = harness.settings
-    assert settings.smtp_url is not None
-    env.update(
-        PORTAL_DATABASE_URL=settings.database_url,
-        PORTAL_SMTP_URL=settings.smtp_url,
-        PORTAL_EMAIL_FROM=EMAIL_FROM,
-        PORTAL_BASE_URL=settings.base_url,
-        PORTAL_INSTANCE_DIR=str(settings.instance_dir),
-        PORTAL_SECRET_KEY=settings.secret_key,
-    )
-    return env
-
-
 @pytest.mark.postgres
 @pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
 async def test_four_dispatch_processes_send_each_notice_once(harness: Harness) -> None:
     total = await _copies(harness, ROWS)
-    env = _dispatch_env(harness)
+    env = dispatch_env(harness)
     processes = [
         await asyncio.create_subprocess_exec(
             sys.executable,

@@ -4,7 +4,6 @@ woken by NOTIFY on PostgreSQL, by a short poll on SQLite."""
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import sys
 import time
@@ -16,10 +15,10 @@ from portal.app import create_app
 from portal.settings import Settings
 from tests.integration.conftest import FrozenClock, Portal, add_api_key, migrated, order_body
 from tests.integration.notifications.conftest import (
-    EMAIL_FROM,
     Harness,
     SmsProvider,
     SmtpSink,
+    dispatch_env,
     notify_settings,
     sms_server,
     smtp_server,
@@ -27,21 +26,6 @@ from tests.integration.notifications.conftest import (
 
 REPO = Path(__file__).resolve().parents[3]
 BOUND = 1.0  # seconds from the API's answer to the email at the SMTP server
-
-
-def _dispatch_env(harness: Harness) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PORTAL_")}
-    settings = harness.settings
-    assert settings.smtp_url is not None
-    env.update(
-        PORTAL_DATABASE_URL=settings.database_url,
-        PORTAL_SMTP_URL=settings.smtp_url,
-        PORTAL_EMAIL_FROM=EMAIL_FROM,
-        PORTAL_BASE_URL=settings.base_url,
-        PORTAL_INSTANCE_DIR=str(settings.instance_dir),
-        PORTAL_SECRET_KEY=settings.secret_key,
-    )
-    return env
 
 
 async def _received(harness: Harness, count: int, within: float) -> float:
@@ -63,7 +47,7 @@ async def test_a_separate_dispatcher_sends_a_new_notice_within_a_second(
         "portal",
         "dispatch",
         cwd=REPO,
-        env=_dispatch_env(harness),
+        env=dispatch_env(harness),
         stdout=log,
         stderr=log,
     )

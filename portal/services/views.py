@@ -192,12 +192,7 @@ async def load_order_view(session: AsyncSession, order: Order | sa.Row[Any]) -> 
         session, sa.select(DELAYS).where(DELAYS.c.order_id == order.id).order_by(DELAYS.c.id)
     )
     feedback = await _rows(session, sa.select(FEEDBACK).where(FEEDBACK.c.order_id == order.id))
-    events = [
-        _event_view(e)
-        for e in await _rows(
-            session, sa.select(EVENTS).where(EVENTS.c.order_id == order.id).order_by(EVENTS.c.seq)
-        )
-    ]
+    events = await load_events(session, order.id)
     return OrderView(
         id=order.id,
         order_number=order.order_number,

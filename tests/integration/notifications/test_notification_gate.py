@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, time, timedelta
+from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -136,17 +137,21 @@ async def test_one_click_unsubscribe_stops_email_not_sms(harness: Harness) -> No
     assert [c["to"] for c in harness.calls()] == [PHONE]
 
 
-async def test_a_late_delivery_is_still_announced(harness: Harness) -> None:
-    # The parcel arrives days after its estimated date: the delivery notice states no estimate,
-    # so a passed estimate must not block it.
-    order = await harness.create_order()
-    number = order["order_number"]
-    base = f"/api/v1/orders/{number}"
+async def _shipped_due_in_three_days(harness: Harness, **order: Any) -> str:
+    """An order shipped with DHL, estimated in three days, its notices sent; its number."""
+    number = str((await harness.create_order(**order))["order_number"])
     await harness.post(
-        base + "/shipments",
+        f"/api/v1/orders/{number}/shipments",
         {"carrier": "dhl", "tracking_number": DHL_NUMBER, "estimated_delivery": days(3)},
     )
     await harness.drain()
+    return number
+
+
+async def test_a_late_delivery_is_still_announced(harness: Harness) -> None:
+    # The parcel arrives days after its estimated date: the delivery notice states no estimate,
+    # so a passed estimate must not block it.
+    number = await _shipped_due_in_three_days(harness)
     harness.clock.advance(days=12)
     answer = await send_generic(harness.portal, DHL_NUMBER, "delivered", "Finally delivered")
     assert answer.status_code in (200, 202), answer.text
@@ -164,14 +169,8 @@ async def test_a_delay_without_a_new_date_says_it_is_not_known_yet(
     harness: Harness, locale: str, passed: bool
 ) -> None:
     customer = {"name": "Ada Lovelace", "email": "ada@example.com", "locale": locale}
-    order = await harness.create_order(customer=customer)
-    number = order["order_number"]
+    number = await _shipped_due_in_three_days(harness, customer=customer)
     base = f"/api/v1/orders/{number}"
-    await harness.post(
-        base + "/shipments",
-        {"carrier": "dhl", "tracking_number": DHL_NUMBER, "estimated_delivery": days(3)},
-    )
-    await harness.drain()
     if passed:
         harness.clock.advance(days=12)  # the estimate passed; the carrier has no new one yet
     await harness.post(base + "/delays", {"reason_code": "weather", "message": "Snow"})

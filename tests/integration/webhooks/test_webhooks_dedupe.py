@@ -196,14 +196,17 @@ async def test_aftership_repeating_history_adds_only_new_checkpoints(portal: Por
     assert (await shipped.order())["status"] == "delivered"
 
 
+# PostgreSQL only: SQLite runs one write transaction at a time, so no webhook waits for a lock.
+@pytest.mark.parametrize(
+    "database_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
 async def test_a_checkpoint_that_waited_for_the_order_lock_sees_the_shipment_as_committed(
     portal: Portal, shipped: Shipped
 ) -> None:
     """PostgreSQL runs writers side by side: a webhook that waits for another transaction's
     order lock must then judge its checkpoint against the shipment that transaction left."""
     db = portal.runtime.db
-    if not db.is_postgres:
-        pytest.skip("SQLite runs one write transaction at a time")
+    assert db.is_postgres
     newer = portal.clock() - timedelta(hours=1)
     older = newer - timedelta(hours=2)
     async with db.write() as session:

@@ -7,10 +7,11 @@ Flow for one topic (say, one order):
 - Each published message carries a sequence number. The hub keeps the topic's last broadcast
   ``seq``: an older or equal one is a duplicate and dropped, the next one is rendered from the
   message, a jump (a message lost by pub/sub) is repaired from the source, i.e. the database.
-- A frame is produced once and the same :class:`Frame` object goes into every viewer's bounded
-  queue; a viewer skips frames its snapshot already had. A viewer whose queue is full when a
-  broadcast arrives is closed with 1013 so its browser comes back to a fresh snapshot (one
-  broadcast may carry several frames: they are taken or refused together).
+- A frame is produced once and the same :class:`Frame` object goes to every viewer: sent on
+  the spot to a viewer that has nothing on the way, else queued in its bounded backlog behind
+  the send that is waiting; a viewer skips frames its snapshot already had. A viewer whose
+  backlog is full when a broadcast arrives is closed with 1013 so its browser comes back to a
+  fresh snapshot (one broadcast may carry several frames: taken or refused together).
 - Messages for one topic are processed one at a time, in order, by a short-lived worker task;
   different topics have different workers, so a slow database call holds up only its topic.
 """
@@ -26,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from realtime.broker import Broker, create_broker
+from realtime.eager import start_eagerly
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +42,7 @@ _COUNTERS = (
     "gaps",  # messages that revealed a lost message, repaired from the source
     "repairs",  # increments(..., None) calls: gaps, reconnects, retries, overload
     "resyncs",  # topics queued for repair by on_reconnect
-    "dropped_slow",  # viewers closed with 1013 because their queue was full
+    "dropped_slow",  # viewers closed with 1013 because their backlog was full
     "send_failed",  # viewers removed because sending to them raised
     "errors",  # failed source calls (retried later)
     "ignored",  # messages for channels nobody here watches
@@ -84,31 +86,27 @@ class Viewer(Protocol):
 
 
 class _Member:
-    """One viewer inside the hub. Kept small: there may be 10,000 per process."""
+    """One viewer inside the hub. Kept small: there may be 10,000 per process.
 
-    __slots__ = ("closing", "last_seq", "queue", "task", "viewer", "wakeup")
+    A viewer that keeps up has no task of its own: a broadcast sends to it on the spot
+    (:func:`start_eagerly`). Only a send that has to wait (the socket's buffer is full) makes
+    a task, which then also sends whatever is queued behind it, in order.
+    """
+
+    __slots__ = ("backlog", "closing", "last_seq", "ready", "sender", "viewer")
 
     def __init__(self, viewer: Viewer) -> None:
         self.viewer = viewer
-        self.queue: deque[Frame] = deque()  # shared Frame objects, never copies
+        self.backlog: deque[Frame] = deque()  # shared Frame objects, never copies
         self.last_seq = 0  # the newest seq this viewer has (its snapshot's, then each frame's)
-        self.wakeup: asyncio.Future[None] | None = None  # set while the sender waits
-        self.task: asyncio.Task[None] | None = None  # the sender, once the snapshot is out
+        self.ready = False  # its snapshot is out: frames may go to it directly
+        self.sender: asyncio.Task[None] | None = None  # sending a backlog, or a waiting send
         self.closing: int | None = None  # set when the hub let go of this viewer
 
-    def offer(self, frames: list[Frame], limit: int) -> bool:
-        """Queue one broadcast's frames; False when the viewer was already ``limit`` behind.
-
-        The whole batch is judged by the queue before it: a repair may bring more frames at
-        once than the limit, and a viewer that is keeping up must take all of them.
-        """
-        if len(self.queue) >= limit:
-            return False
-        self.queue.extend(frames)
-        wakeup = self.wakeup
-        if wakeup is not None and not wakeup.done():
-            wakeup.set_result(None)
-        return True
+    @property
+    def busy(self) -> bool:
+        """Frames for it must queue: its snapshot or an earlier frame is still on the way."""
+        return not self.ready or self.sender is not None
 
 
 class _Topic:
@@ -257,13 +255,47 @@ class Hub:
         if not fresh:
             return
         self._counts["frames"] += len(fresh)
-        # One offer per broadcast, not per frame: a repair that renders several events at once
-        # (events committed while the previous one was rendered, or after an outage) must not
-        # look like a slow consumer to a viewer whose queue was empty.
-        slow = [m for m in topic.members if not m.offer(fresh, self._queue_limit)]
+        # One decision per broadcast, not per frame: a repair that renders several events at
+        # once (events committed while the previous one was rendered, or after an outage) must
+        # not look like a slow consumer to a viewer that had nothing queued.
+        limit = self._queue_limit
+        slow: list[_Member] = []
+        failed: list[_Member] = []
+        for member in topic.members:
+            if not member.busy:
+                if not self._send_now(topic, member, fresh):
+                    failed.append(member)
+            elif len(member.backlog) >= limit:
+                slow.append(member)
+            else:
+                member.backlog.extend(fresh)
         for member in slow:
             self._counts["dropped_slow"] += 1
             self._drop(topic, member, CLOSE_TRY_AGAIN_LATER)
+        for member in failed:
+            self._counts["send_failed"] += 1
+            self._drop(topic, member, CLOSE_INTERNAL_ERROR)
+
+    def _send_now(self, topic: _Topic, member: _Member, frames: list[Frame]) -> bool:
+        """Send ``frames`` to an idle viewer from here; False if a send raised at once.
+
+        A send that has to wait becomes the viewer's sender task, with the frames after it
+        queued behind it.
+        """
+        for index, frame in enumerate(frames):
+            if frame.seq <= member.last_seq:
+                continue  # the snapshot already had it
+            try:
+                waiting = start_eagerly(member.viewer.send(frame.data))
+            except Exception as exc:
+                logger.debug("dropping a viewer of %r: send failed: %r", topic.name, exc)
+                return False
+            if waiting is not None:
+                member.backlog.extend(frames[index + 1 :])
+                member.sender = asyncio.create_task(self._drain(topic, member, waiting, frame.seq))
+                return True
+            member.last_seq = frame.seq
+        return True
 
     def _retry_later(self, topic: _Topic) -> None:
         if topic.retry is not None:
@@ -301,51 +333,60 @@ class Hub:
         entry.members.add(member)
         try:
             await self._broker.subscribe(channel)
-            snapshot = await self._source.snapshot(topic)
-            if entry.last_seq is not None and snapshot.seq < entry.last_seq:
-                # Another viewer's newer snapshot became the baseline while ours was read, so
-                # the frames in between will never be broadcast: read again, now as new.
-                snapshot = await self._source.snapshot(topic)
-            if entry.last_seq is None:
-                entry.last_seq = snapshot.seq
-                self._kick(entry)
+            seq, data = await self._snapshot(entry, topic)
             if member.closing is None:
-                await viewer.send(snapshot.data)
-                member.last_seq = snapshot.seq
-            # No await between this check and starting the sender: _drop relies on it.
+                await viewer.send(data)
+                member.last_seq = seq
+            del data  # a socket lives for hours: its snapshot need not
+            # No await between this check and becoming ready: _drop relies on it.
             if member.closing is None:
-                member.task = asyncio.create_task(self._send_loop(entry, member))
+                member.ready = True
+                if member.backlog:  # frames broadcast while the snapshot was on its way
+                    member.sender = asyncio.create_task(self._drain(entry, member, None, 0))
             else:
                 await self._close_quietly(viewer, member.closing)
             yield
         finally:
             await self._leave(entry, member)
 
-    async def _send_loop(self, topic: _Topic, member: _Member) -> None:
-        queue = member.queue
-        loop = asyncio.get_running_loop()
+    async def _snapshot(self, entry: _Topic, topic: str) -> tuple[int, bytes]:
+        """A snapshot for a joining viewer (seq, data); the topic's baseline if it has none."""
+        snapshot = await self._source.snapshot(topic)
+        if entry.last_seq is not None and snapshot.seq < entry.last_seq:
+            # Another viewer's newer snapshot became the baseline while ours was read, so
+            # the frames in between will never be broadcast: read again, now as new.
+            snapshot = await self._source.snapshot(topic)
+        if entry.last_seq is None:
+            entry.last_seq = snapshot.seq
+            self._kick(entry)
+        return snapshot.seq, snapshot.data
+
+    async def _drain(
+        self, topic: _Topic, member: _Member, waiting: asyncio.Task[None] | None, seq: int
+    ) -> None:
+        """The viewer's sender: finish the send ``waiting`` (of frame ``seq``), then send its
+        backlog in order; gone again once the backlog is empty."""
+        backlog = member.backlog
         try:
-            while True:
-                if not queue:
-                    member.wakeup = loop.create_future()
-                    try:
-                        await member.wakeup
-                    finally:
-                        member.wakeup = None
-                    continue
-                frame = queue.popleft()
+            if waiting is not None:
+                await waiting
+                member.last_seq = seq
+            while backlog:
+                frame = backlog.popleft()
                 if frame.seq <= member.last_seq:
                     continue  # the snapshot already had it
                 await member.viewer.send(frame.data)
                 member.last_seq = frame.seq
         except Exception as exc:
-            self._counts["send_failed"] += 1
-            logger.debug("dropping a viewer of %r: send failed: %r", topic.name, exc)
             if member.closing is None:
+                self._counts["send_failed"] += 1
+                logger.debug("dropping a viewer of %r: send failed: %r", topic.name, exc)
                 member.closing = CLOSE_INTERNAL_ERROR
                 topic.members.discard(member)
-                queue.clear()
+                backlog.clear()
                 await self._close_quietly(member.viewer, CLOSE_INTERNAL_ERROR)
+        finally:
+            member.sender = None
 
     def _drop(self, topic: _Topic, member: _Member, code: int) -> None:
         """Let go of ``member`` now and close its socket with ``code`` in the background."""
@@ -353,15 +394,19 @@ class Hub:
             return
         member.closing = code
         topic.members.discard(member)
-        member.queue.clear()
-        sender = member.task
-        if sender is None:
+        member.backlog.clear()
+        if not member.ready:
             return  # watch() is still sending the snapshot and will close it itself
-        sender.cancel()  # it may be stuck in send() to this very (slow) socket
+        sender = member.sender
+        if sender is not None:
+            sender.cancel()  # it may be stuck in send() to this very (slow) socket
         self._spawn(self._close_after(sender, member.viewer, code))
 
-    async def _close_after(self, sender: asyncio.Task[None], viewer: Viewer, code: int) -> None:
-        await asyncio.wait([sender])  # never two writers on one socket
+    async def _close_after(
+        self, sender: asyncio.Task[None] | None, viewer: Viewer, code: int
+    ) -> None:
+        if sender is not None:
+            await asyncio.wait([sender])  # never two writers on one socket
         await self._close_quietly(viewer, code)
 
     async def _close_quietly(self, viewer: Viewer, code: int) -> None:
@@ -376,8 +421,8 @@ class Hub:
         if member.closing is None:
             member.closing = _LEFT
         topic.members.discard(member)
-        member.queue.clear()
-        sender = member.task
+        member.backlog.clear()
+        sender = member.sender
         if sender is not None:
             sender.cancel()
         last_out = not topic.members and self._topics.get(topic.channel) is topic

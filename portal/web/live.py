@@ -132,18 +132,29 @@ async def tracking_socket(websocket: WebSocket) -> None:
     if not origin_allowed(websocket.headers.get("origin"), runtime.settings.base_origin):
         await websocket.close(code=1008)
         return
-    async with runtime.db.read() as session:
-        found = await resolve_link(session, websocket.path_params["token"], runtime.clock())
+    found = await _watched_link(runtime, websocket.path_params["token"])
     if found is None:
         await websocket.close(code=1008)
         return
-    link, order = found
+    link_id, order_number = found
     await websocket.accept()
-    runtime.link_watch.add(link.id, websocket)
+    runtime.link_watch.add(link_id, websocket)
     try:
-        await pump(websocket, runtime.hub, order.order_number)
+        await pump(websocket, runtime.hub, order_number)
     finally:
-        runtime.link_watch.discard(link.id, websocket)
+        runtime.link_watch.discard(link_id, websocket)
+
+
+async def _watched_link(runtime: Runtime, token: str) -> tuple[int, str] | None:
+    """The live link's id and its order's number; plain values, because a socket lives for
+    hours and ORM objects would keep their session (and its identity map) alive with it."""
+    async with runtime.db.read() as session:
+        found = await resolve_link(session, token, runtime.clock())
+        if found is None:
+            return None
+        link, order = found
+        assert link.id is not None
+        return link.id, order.order_number
 
 
 routes = [WebSocketRoute("/t/{token}/ws", tracking_socket)]

@@ -377,3 +377,55 @@ async def test_messages_for_unwatched_channels_are_ignored(hub: Hub) -> None:
 
 async def test_stats_names(hub: Hub) -> None:
     assert {"topics", "viewers", "dropped_slow", "duplicates", "gaps", "frames"} <= set(hub.stats())
+
+
+async def test_a_viewer_that_keeps_up_has_each_frame_once_the_broadcast_is_done(
+    hub: Hub, source: FakeSource
+) -> None:
+    viewers = [FakeViewer() for _ in range(3)]
+    async with contextlib.AsyncExitStack() as stack:
+        for viewer in viewers:
+            await stack.enter_async_context(hub.watch("A", viewer))
+        await publish(hub, source, "A")
+        await hub.wait_idle()
+        # Sent by the broadcast itself: no sender task had to be scheduled for it.
+        assert [v.texts for v in viewers] == [["snapshot A @0", "A #1"]] * 3
+
+
+async def test_a_viewer_that_stalls_briefly_gets_its_backlog_in_order(
+    hub: Hub, source: FakeSource
+) -> None:
+    stalling, steady = FakeViewer(stall_after=2), FakeViewer()
+    async with hub.watch("A", stalling), hub.watch("A", steady):
+        for _ in range(4):  # one waiting send and three queued: within the limit (4)
+            await publish(hub, source, "A")
+            await hub.wait_idle()
+        assert steady.texts[1:] == ["A #1", "A #2", "A #3", "A #4"]
+        assert stalling.texts[1:] == ["A #1"]
+        stalling.unstall.set()
+        await eventually(lambda: len(stalling.sent) == 5)
+        await publish(hub, source, "A")  # caught up: sent directly again
+        await hub.wait_idle()
+        await eventually(lambda: len(stalling.sent) == 6)
+    assert stalling.texts[1:] == ["A #1", "A #2", "A #3", "A #4", "A #5"]
+    assert stalling.closed == [] and hub.stats()["dropped_slow"] == 0
+
+
+async def test_frames_broadcast_while_the_snapshot_is_sent_follow_it_in_order(
+    hub: Hub, source: FakeSource
+) -> None:
+    early, late, stop = FakeViewer(), FakeViewer(stall_after=0), asyncio.Event()
+    async with hub.watch("A", early):
+        joining = asyncio.create_task(_watch_until(hub, "A", late, stop))
+        await eventually(lambda: len(source.snapshot_calls) == 2)  # its snapshot send stalls
+        await publish(hub, source, "A")
+        await publish(hub, source, "A")
+        await hub.wait_idle()
+        assert early.texts[1:] == ["A #1", "A #2"] and late.sent == []
+        late.unstall.set()
+        await eventually(lambda: len(late.sent) == 3)
+        await publish(hub, source, "A")
+        await eventually(lambda: len(late.sent) == 4)
+        stop.set()
+        await joining
+    assert late.texts == ["snapshot A @0", "A #1", "A #2", "A #3"]

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from carriers.links import carrier_name, tracking_url
 
@@ -135,64 +136,74 @@ def timeline_order(events: list[EventView]) -> list[EventView]:
     return sorted(events, key=lambda e: (e.occurred_at, e.seq))
 
 
-async def _rows(session: AsyncSession, stmt: sa.Select[Any]) -> Sequence[sa.Row[Any]]:
+# Built once: building and cache-keying a statement cost more than running it (measured on
+# SQLite: 480 us per query built per call through the async session, 160 us prebuilt and run
+# together in one greenlet, 24 us in sqlite3 itself).
+_ORDER_ID: sa.BindParameter[int] = sa.bindparam("order_id")
+_ORDER_BY_NUMBER = sa.select(ORDERS).where(ORDERS.c.order_number == sa.bindparam("number"))
+_ITEMS = (
+    sa.select(ITEMS.c.sku, ITEMS.c.name, ITEMS.c.quantity)
+    .where(ITEMS.c.order_id == _ORDER_ID)
+    .order_by(ITEMS.c.position)
+)
+_SHIPMENTS = sa.select(SHIPMENTS).where(SHIPMENTS.c.order_id == _ORDER_ID).order_by(SHIPMENTS.c.id)
+_SHIPMENT_ITEMS = (
+    sa.select(SHIPMENT_ITEMS.c.shipment_id, ITEMS.c.sku, ITEMS.c.name, SHIPMENT_ITEMS.c.quantity)
+    .join(ITEMS, ITEMS.c.id == SHIPMENT_ITEMS.c.order_item_id)
+    .where(ITEMS.c.order_id == _ORDER_ID)
+    .order_by(SHIPMENT_ITEMS.c.id)
+)
+_DELAYS = sa.select(DELAYS).where(DELAYS.c.order_id == _ORDER_ID).order_by(DELAYS.c.id)
+_FEEDBACK = sa.select(FEEDBACK).where(FEEDBACK.c.order_id == _ORDER_ID)
+_EVENTS = (
+    sa.select(EVENTS)
+    .where(EVENTS.c.order_id == _ORDER_ID, EVENTS.c.seq > sa.bindparam("after_seq"))
+    .order_by(EVENTS.c.seq)
+)
+
+
+def _reader(session: Session) -> Callable[..., Sequence[sa.Row[Any]]]:
     """Plain rows through the session's connection: no ORM objects for values only shown.
 
-    The caller flushed: a write transaction's own changes are visible here.
+    Flushes first, so a write transaction's own changes are visible.
     """
-    return (await (await session.connection()).execute(stmt)).all()
-
-
-async def load_events(session: AsyncSession, order_id: int, after_seq: int = 0) -> list[EventView]:
-    await session.flush()
-    stmt = (
-        sa.select(EVENTS)
-        .where(EVENTS.c.order_id == order_id, EVENTS.c.seq > after_seq)
-        .order_by(EVENTS.c.seq)
-    )
-    return [_event_view(e) for e in await _rows(session, stmt)]
-
-
-async def load_order_row(session: AsyncSession, order_number: str) -> sa.Row[Any] | None:
-    """The order's own columns as a plain row (for reading: same names as Order's), or None."""
-    rows = await _rows(session, sa.select(ORDERS).where(ORDERS.c.order_number == order_number))
-    return rows[0] if rows else None
+    session.flush()
+    connection = session.connection()
+    return lambda stmt, **params: connection.execute(stmt, params).all()
 
 
 async def load_order_view(session: AsyncSession, order: Order | sa.Row[Any]) -> OrderView:
     """Everything shown about ``order``, read in six plain queries."""
+    return await session.run_sync(_order_view, order)
+
+
+async def load_order_by_number(
+    session: AsyncSession, order_number: str
+) -> tuple[sa.Row[Any], OrderView] | None:
+    """The order's own columns as a plain row (same names as Order's) and its view, read in
+    one go (the live feed's read); None for an unknown order."""
+    return await session.run_sync(_order_by_number, order_number)
+
+
+def _order_by_number(session: Session, order_number: str) -> tuple[sa.Row[Any], OrderView] | None:
+    rows = _reader(session)(_ORDER_BY_NUMBER, number=order_number)
+    return (rows[0], _order_view(session, rows[0])) if rows else None
+
+
+def _order_view(session: Session, order: Order | sa.Row[Any]) -> OrderView:
     assert order.id is not None
-    await session.flush()
-    items = await _rows(
-        session,
-        sa.select(ITEMS.c.sku, ITEMS.c.name, ITEMS.c.quantity)
-        .where(ITEMS.c.order_id == order.id)
-        .order_by(ITEMS.c.position),
-    )
-    shipments = await _rows(
-        session,
-        sa.select(SHIPMENTS).where(SHIPMENTS.c.order_id == order.id).order_by(SHIPMENTS.c.id),
-    )
+    rows = _reader(session)
+    items = rows(_ITEMS, order_id=order.id)
+    shipments = rows(_SHIPMENTS, order_id=order.id)
     shipment_items: dict[int, list[ItemView]] = {}
     if shipments:
-        rows = await _rows(
-            session,
-            sa.select(
-                SHIPMENT_ITEMS.c.shipment_id, ITEMS.c.sku, ITEMS.c.name, SHIPMENT_ITEMS.c.quantity
-            )
-            .join(ITEMS, ITEMS.c.id == SHIPMENT_ITEMS.c.order_item_id)
-            .where(ITEMS.c.order_id == order.id)
-            .order_by(SHIPMENT_ITEMS.c.id),
-        )
-        for row in rows:
+        for row in rows(_SHIPMENT_ITEMS, order_id=order.id):
             shipment_items.setdefault(row.shipment_id, []).append(
                 ItemView(row.sku, row.name, row.quantity)
             )
-    delays = await _rows(
-        session, sa.select(DELAYS).where(DELAYS.c.order_id == order.id).order_by(DELAYS.c.id)
-    )
-    feedback = await _rows(session, sa.select(FEEDBACK).where(FEEDBACK.c.order_id == order.id))
-    events = await load_events(session, order.id)
+    delays = rows(_DELAYS, order_id=order.id)
+    feedback = rows(_FEEDBACK, order_id=order.id)
+    events = [_event_view(e) for e in rows(_EVENTS, order_id=order.id, after_seq=0)]
     return OrderView(
         id=order.id,
         order_number=order.order_number,

@@ -20,7 +20,7 @@ from ..models import Order, ShareLink
 from ..runtime import Runtime
 from ..services.links import resolve_link
 from ..services.timeline import Published
-from ..services.views import OrderView, load_order_row, load_order_view
+from ..services.views import OrderView, load_order_by_number
 from .pages import feedback_csrf
 from .render import LiveContext
 
@@ -46,26 +46,25 @@ class OrderFeed:
             review_url=settings.review_url,
         )
 
-    async def _load(self, topic: str) -> tuple[Row[Any] | None, OrderView | None]:
+    async def _load(self, topic: str) -> tuple[Row[Any], OrderView] | None:
         async with self._runtime.db.read() as session:
-            order = await load_order_row(session, topic)
-            if order is None:
-                return None, None
-            return order, await load_order_view(session, order)
+            return await load_order_by_number(session, topic)
 
     async def snapshot(self, topic: str) -> Frame:
-        order, view = await self._load(topic)
-        if order is None or view is None:
+        found = await self._load(topic)
+        if found is None:
             return Frame(0, b"")
+        order, view = found
         html = self._runtime.renderer.snapshot(view, self._context(order))
         return Frame(view.last_seq, html.encode())
 
     async def increments(self, topic: str, after_seq: int, message: bytes | None) -> list[Frame]:
         # Increments are rendered from the database, not from the message: the message is a
         # doorbell, so a lost or repeated one can never make the page disagree with the truth.
-        order, view = await self._load(topic)
-        if order is None or view is None or view.last_seq <= after_seq:
+        found = await self._load(topic)
+        if found is None or found[1].last_seq <= after_seq:
             return []
+        order, view = found
         frames = self._runtime.renderer.increments(view, self._context(order), after_seq)
         return [Frame(seq, html.encode()) for seq, html in frames]
 

@@ -429,3 +429,17 @@ async def test_frames_broadcast_while_the_snapshot_is_sent_follow_it_in_order(
         stop.set()
         await joining
     assert late.texts == ["snapshot A @0", "A #1", "A #2", "A #3"]
+
+
+async def test_a_send_failing_after_a_wait_removes_the_viewer(hub: Hub, source: FakeSource) -> None:
+    flaky, fine = FakeViewer(stall_after=2, fail_after=3), FakeViewer()
+    async with hub.watch("A", flaky), hub.watch("A", fine):
+        for _ in range(3):  # #2 waits, #3 queues behind it and then fails
+            await publish(hub, source, "A")
+            await hub.wait_idle()
+        flaky.unstall.set()
+        await eventually(lambda: flaky.closed == [1011])
+        assert hub.stats()["viewers"] == 1 and hub.stats()["send_failed"] == 1
+        await publish(hub, source, "A")
+        await eventually(lambda: len(fine.sent) == 5)
+    assert flaky.texts[1:] == ["A #1", "A #2"]

@@ -6,7 +6,7 @@ import json
 import secrets
 from datetime import date, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import BindParameter, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -21,6 +21,26 @@ from .links import PLACEMENT_LINK_DAYS, IssuedLink, issue_link
 from .timeline import UnitOfWork, append_event
 
 _ORDER_NUMBER_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+# The status rules' reads, built once: they run on every checkpoint that moves a shipment.
+_ORDER_ID: BindParameter[int] = bindparam("order_id")
+_ORDER_ITEMS = select(OrderItem).where(col(OrderItem.order_id) == _ORDER_ID)
+_SHIPPED_QUANTITIES = (
+    select(col(ShipmentItem.order_item_id), func.sum(col(ShipmentItem.quantity)))
+    .join(Shipment, col(Shipment.id) == col(ShipmentItem.shipment_id))
+    .where(
+        col(Shipment.order_id) == _ORDER_ID,
+        col(Shipment.status) != ShipmentStatus.CANCELLED.value,
+    )
+    .group_by(col(ShipmentItem.order_item_id))
+)
+_SHIPMENT_MILESTONES = select(col(Shipment.milestone)).where(col(Shipment.order_id) == _ORDER_ID)
+_PENDING_ETAS = select(col(Shipment.estimated_delivery)).where(
+    col(Shipment.order_id) == _ORDER_ID,
+    col(Shipment.delivered_at).is_(None),
+    col(Shipment.estimated_delivery).is_not(None),
+)
+_OPEN_DELAYS = select(Delay).where(col(Delay.order_id) == _ORDER_ID, col(Delay.state) == "open")
 
 STATUS_MESSAGES: dict[str, str] = {
     "placed": "Order placed",
@@ -137,20 +157,9 @@ async def change_status(
 async def _remaining_quantities(
     session: AsyncSession, order: Order
 ) -> dict[str, tuple[OrderItem, int]]:
-    items = list(
-        (
-            await session.execute(select(OrderItem).where(col(OrderItem.order_id) == order.id))
-        ).scalars()
-    )
-    shipped_rows = await session.execute(
-        select(col(ShipmentItem.order_item_id), func.sum(col(ShipmentItem.quantity)))
-        .join(Shipment, col(Shipment.id) == col(ShipmentItem.shipment_id))
-        .where(
-            col(Shipment.order_id) == order.id,
-            col(Shipment.status) != ShipmentStatus.CANCELLED.value,
-        )
-        .group_by(col(ShipmentItem.order_item_id))
-    )
+    params = {"order_id": order.id}
+    items = list((await session.execute(_ORDER_ITEMS, params)).scalars())
+    shipped_rows = await session.execute(_SHIPPED_QUANTITIES, params)
     shipped = {item_id: int(qty) for item_id, qty in shipped_rows.all()}
     return {i.sku: (i, i.quantity - shipped.get(i.id or 0, 0)) for i in items}
 
@@ -253,9 +262,7 @@ async def add_shipment(
 
 
 async def shipment_milestones(session: AsyncSession, order: Order) -> list[ShipmentStatus]:
-    rows = await session.execute(
-        select(col(Shipment.milestone)).where(col(Shipment.order_id) == order.id)
-    )
+    rows = await session.execute(_SHIPMENT_MILESTONES, {"order_id": order.id})
     return [ShipmentStatus(m) for (m,) in rows.all()]
 
 
@@ -272,13 +279,7 @@ async def update_order_eta(
     if explicit is not None:
         new_eta: date | None = explicit
     else:
-        rows = await session.execute(
-            select(col(Shipment.estimated_delivery)).where(
-                col(Shipment.order_id) == order.id,
-                col(Shipment.delivered_at).is_(None),
-                col(Shipment.estimated_delivery).is_not(None),
-            )
-        )
+        rows = await session.execute(_PENDING_ETAS, {"order_id": order.id})
         etas = [eta for (eta,) in rows.all() if eta is not None]
         new_eta = max(etas) if etas else order.estimated_delivery
     if new_eta == order.estimated_delivery:
@@ -360,9 +361,7 @@ async def open_delay(
 
 
 async def _resolve_open_delays(session: AsyncSession, order: Order, now: datetime) -> None:
-    rows = await session.execute(
-        select(Delay).where(col(Delay.order_id) == order.id, col(Delay.state) == "open")
-    )
+    rows = await session.execute(_OPEN_DELAYS, {"order_id": order.id})
     for delay in rows.scalars():
         delay.state = "resolved"
         delay.resolved_at = now

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -233,6 +233,11 @@ def _ref(notice: PlannedNotice, shipment: Shipment | None, delay: Delay | None) 
     return None
 
 
+_TAKEN_KEYS = select(col(Notification.idempotency_key)).where(
+    col(Notification.idempotency_key).in_(bindparam("keys", expanding=True))
+)
+
+
 async def enqueue_for_milestone(
     session: AsyncSession,
     uow: Any,
@@ -259,15 +264,7 @@ async def enqueue_for_milestone(
         (notice, idempotency_key(order.order_number, notice, _ref(notice, shipment, delay)))
         for notice in planned
     ]
-    taken = set(
-        (
-            await session.execute(
-                select(col(Notification.idempotency_key)).where(
-                    col(Notification.idempotency_key).in_([key for _, key in fresh])
-                )
-            )
-        ).scalars()
-    )
+    taken = set((await session.execute(_TAKEN_KEYS, {"keys": [key for _, key in fresh]})).scalars())
     fresh = [(notice, key) for notice, key in fresh if key not in taken]
     if not fresh:
         return 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -61,16 +61,45 @@ async def resolve_link(
     if row is None:
         return None
     link, order = row
-    if link.revoked_at is not None or (link.expires_at is not None and link.expires_at <= now):
+    return (link, order) if _is_live(link.revoked_at, link.expires_at, now) else None
+
+
+_LINK_TARGET = (
+    select(
+        col(ShareLink.id), col(Order.order_number), col(ShareLink.revoked_at),
+        col(ShareLink.expires_at),
+    )
+    .join(Order, col(Order.id) == col(ShareLink.order_id))
+    .where(col(ShareLink.token_hash) == bindparam("token_hash"))
+)  # fmt: skip
+
+
+async def resolve_link_target(
+    session: AsyncSession, token: str, now: datetime
+) -> tuple[int, str] | None:
+    """As :func:`resolve_link`, as plain values: the live link's id and its order's number.
+
+    For the tracking socket: it is checked on every (re)connect, and a socket lives for hours,
+    so it keeps no ORM objects (nor their session).
+    """
+    if not token or len(token) > 128:
         return None
-    return link, order
+    row = (await session.execute(_LINK_TARGET, {"token_hash": hash_token(token)})).first()
+    if row is None:
+        return None
+    link_id, order_number, revoked_at, expires_at = row
+    if link_id is None or not _is_live(revoked_at, expires_at, now):
+        return None
+    return link_id, order_number
+
+
+def _is_live(revoked_at: datetime | None, expires_at: datetime | None, now: datetime) -> bool:
+    return revoked_at is None and (expires_at is None or expires_at > now)
 
 
 async def link_is_live(session: AsyncSession, link_id: int, now: datetime) -> bool:
     link = await session.get(ShareLink, link_id)
-    return bool(
-        link and link.revoked_at is None and (link.expires_at is None or link.expires_at > now)
-    )
+    return link is not None and _is_live(link.revoked_at, link.expires_at, now)
 
 
 async def count_use(session: AsyncSession, link_id: int, now: datetime) -> None:

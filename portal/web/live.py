@@ -18,7 +18,7 @@ from realtime.websocket import origin_allowed, pump
 
 from ..models import Order, ShareLink
 from ..runtime import Runtime
-from ..services.links import resolve_link
+from ..services.links import resolve_link_target
 from ..services.timeline import Published
 from ..services.views import OrderView, load_order_by_number
 from .pages import feedback_csrf
@@ -131,7 +131,8 @@ async def tracking_socket(websocket: WebSocket) -> None:
     if not origin_allowed(websocket.headers.get("origin"), runtime.settings.base_origin):
         await websocket.close(code=1008)
         return
-    found = await _watched_link(runtime, websocket.path_params["token"])
+    async with runtime.db.read() as session:
+        found = await resolve_link_target(session, websocket.path_params["token"], runtime.clock())
     if found is None:
         await websocket.close(code=1008)
         return
@@ -142,18 +143,6 @@ async def tracking_socket(websocket: WebSocket) -> None:
         await pump(websocket, runtime.hub, order_number)
     finally:
         runtime.link_watch.discard(link_id, websocket)
-
-
-async def _watched_link(runtime: Runtime, token: str) -> tuple[int, str] | None:
-    """The live link's id and its order's number; plain values, because a socket lives for
-    hours and ORM objects would keep their session (and its identity map) alive with it."""
-    async with runtime.db.read() as session:
-        found = await resolve_link(session, token, runtime.clock())
-        if found is None:
-            return None
-        link, order = found
-        assert link.id is not None
-        return link.id, order.order_number
 
 
 routes = [WebSocketRoute("/t/{token}/ws", tracking_socket)]

@@ -66,12 +66,14 @@ async def resolve_link(
 
 _LINK_TARGET = (
     select(
-        col(ShareLink.id), col(Order.order_number), col(ShareLink.revoked_at),
+        col(ShareLink.id),
+        col(Order.order_number),
+        col(ShareLink.revoked_at),
         col(ShareLink.expires_at),
     )
     .join(Order, col(Order.id) == col(ShareLink.order_id))
     .where(col(ShareLink.token_hash) == bindparam("token_hash"))
-)  # fmt: skip
+)
 
 
 async def resolve_link_target(

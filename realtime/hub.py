@@ -24,6 +24,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Protocol
 
 from realtime.broker import Broker, create_broker
@@ -292,7 +293,11 @@ class Hub:
                 return False
             if waiting is not None:
                 member.backlog.extend(frames[index + 1 :])
-                member.sender = asyncio.create_task(self._drain(topic, member, waiting, frame.seq))
+                sender = asyncio.create_task(self._drain(topic, member, waiting, frame.seq))
+                # A sender cancelled before it first ran never awaited the waiting send, so
+                # cancel that too: the socket must not get a frame after its close frame.
+                sender.add_done_callback(partial(_cancel, waiting))
+                member.sender = sender
                 return True
             member.last_seq = frame.seq
         return True
@@ -485,6 +490,10 @@ class Hub:
         counts["topics"] = len(self._topics)
         counts["viewers"] = sum(len(topic.members) for topic in self._topics.values())
         return counts
+
+
+def _cancel(task: asyncio.Task[None], _done: object) -> None:
+    task.cancel()
 
 
 def create_hub(

@@ -443,3 +443,41 @@ async def test_a_send_failing_after_a_wait_removes_the_viewer(hub: Hub, source: 
         await publish(hub, source, "A")
         await eventually(lambda: len(fine.sent) == 5)
     assert flaky.texts[1:] == ["A #1", "A #2"]
+
+
+async def test_a_viewer_dropped_before_its_sender_ran_has_its_waiting_send_cancelled(
+    hub: Hub, source: FakeSource
+) -> None:
+    class ClosesTheHubWhileStalled(FakeViewer):
+        cancelled = False
+        closing: asyncio.Task[None] | None = None
+
+        async def send(self, data: bytes) -> None:
+            if not self.sent:
+                self.sent.append(data)  # the snapshot
+                return
+            # Runs inside the broadcast: close_all's first step is scheduled before the
+            # sender task the hub makes once this send waits, so it cancels that sender
+            # before it ever ran.
+            self.closing = asyncio.ensure_future(hub.close_all())
+            try:
+                await self.unstall.wait()
+            except asyncio.CancelledError:
+                self.cancelled = True
+                raise
+            self.sent.append(data)
+
+    viewer = ClosesTheHubWhileStalled()
+    stop = asyncio.Event()
+    watching = asyncio.create_task(_watch_until(hub, "A", viewer, stop))
+    await eventually(lambda: len(viewer.sent) == 1)
+    await publish(hub, source, "A")
+    await eventually(lambda: viewer.closed == [1012])
+    await eventually(lambda: viewer.cancelled)
+    viewer.unstall.set()
+    await asyncio.sleep(0.01)
+    assert viewer.texts == ["snapshot A @0"]  # nothing after the close
+    assert viewer.closing is not None
+    await viewer.closing
+    stop.set()
+    await watching

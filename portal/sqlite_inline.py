@@ -112,9 +112,6 @@ class Cursor:
 class _Immediate:
     """Stands in for aiosqlite's request queue: runs the function now, answers its future."""
 
-    def __init__(self, connection: sqlite3.Connection) -> None:
-        self._connection = connection
-
     def put_nowait(self, item: tuple[asyncio.Future[Any] | None, Callable[[], Any]]) -> None:
         future, function = item
         try:
@@ -134,7 +131,7 @@ class Connection:
     def __init__(self, connection: sqlite3.Connection, timeout: float) -> None:
         self._conn = connection
         self._connection: sqlite3.Connection | None = connection
-        self._tx = _Immediate(connection)
+        self._tx = _Immediate()
         self.timeout = timeout
 
     def cursor(self) -> Cursor:
@@ -155,9 +152,7 @@ class Connection:
         self._conn.rollback()
 
     async def close(self) -> None:
-        if self._connection is not None:
-            self._connection = None
-            self._conn.close()
+        self.stop()
 
     def stop(self) -> None:
         if self._connection is not None:

@@ -50,7 +50,7 @@ async def resolve_link(
     session: AsyncSession, token: str, now: datetime
 ) -> tuple[ShareLink, Order] | None:
     """The live link and its order, or None for unknown, expired and revoked tokens alike."""
-    if not token or len(token) > 128:
+    if not _plausible(token):
         return None
     stmt = (
         select(ShareLink, Order)
@@ -84,7 +84,7 @@ async def resolve_link_target(
     For the tracking socket: it is checked on every (re)connect, and a socket lives for hours,
     so it keeps no ORM objects (nor their session).
     """
-    if not token or len(token) > 128:
+    if not _plausible(token):
         return None
     row = (await session.execute(_LINK_TARGET, {"token_hash": hash_token(token)})).first()
     if row is None:
@@ -93,6 +93,11 @@ async def resolve_link_target(
     if link_id is None or not _is_live(revoked_at, expires_at, now):
         return None
     return link_id, order_number
+
+
+def _plausible(token: str) -> bool:
+    """Worth a lookup: tokens are short, and an empty or huge one is refused unread."""
+    return 0 < len(token) <= 128
 
 
 def _is_live(revoked_at: datetime | None, expires_at: datetime | None, now: datetime) -> bool:

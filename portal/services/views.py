@@ -155,14 +155,13 @@ _SHIPMENT_ITEMS = (
 )
 _DELAYS = sa.select(DELAYS).where(DELAYS.c.order_id == _ORDER_ID).order_by(DELAYS.c.id)
 _FEEDBACK = sa.select(FEEDBACK).where(FEEDBACK.c.order_id == _ORDER_ID)
-_EVENTS = (
-    sa.select(EVENTS)
-    .where(EVENTS.c.order_id == _ORDER_ID, EVENTS.c.seq > sa.bindparam("after_seq"))
-    .order_by(EVENTS.c.seq)
-)
+_TIMELINE = sa.select(EVENTS).where(EVENTS.c.order_id == _ORDER_ID).order_by(EVENTS.c.seq)
 
 
-def _reader(session: Session) -> Callable[..., Sequence[sa.Row[Any]]]:
+Reader = Callable[..., Sequence[sa.Row[Any]]]
+
+
+def _reader(session: Session) -> Reader:
     """Plain rows through the session's connection: no ORM objects for values only shown.
 
     Flushes first, so a write transaction's own changes are visible.
@@ -172,27 +171,25 @@ def _reader(session: Session) -> Callable[..., Sequence[sa.Row[Any]]]:
     return lambda stmt, **params: connection.execute(stmt, params).all()
 
 
-async def load_order_view(session: AsyncSession, order: Order | sa.Row[Any]) -> OrderView:
+async def load_order_view(session: AsyncSession, order: Order) -> OrderView:
     """Everything shown about ``order``, read in six plain queries."""
-    return await session.run_sync(_order_view, order)
+    return await session.run_sync(lambda sync: _order_view(_reader(sync), order))
 
 
-async def load_order_by_number(
-    session: AsyncSession, order_number: str
-) -> tuple[sa.Row[Any], OrderView] | None:
-    """The order's own columns as a plain row (same names as Order's) and its view, read in
-    one go (the live feed's read); None for an unknown order."""
-    return await session.run_sync(_order_by_number, order_number)
+async def load_order_view_by_number(session: AsyncSession, order_number: str) -> OrderView | None:
+    """The view of the order numbered ``order_number``, read in one go (the live feed's read),
+    or None for an unknown order."""
+    return await session.run_sync(_order_view_by_number, order_number)
 
 
-def _order_by_number(session: Session, order_number: str) -> tuple[sa.Row[Any], OrderView] | None:
-    rows = _reader(session)(_ORDER_BY_NUMBER, number=order_number)
-    return (rows[0], _order_view(session, rows[0])) if rows else None
-
-
-def _order_view(session: Session, order: Order | sa.Row[Any]) -> OrderView:
-    assert order.id is not None
+def _order_view_by_number(session: Session, order_number: str) -> OrderView | None:
     rows = _reader(session)
+    found = rows(_ORDER_BY_NUMBER, number=order_number)
+    return _order_view(rows, found[0]) if found else None
+
+
+def _order_view(rows: Reader, order: Order | sa.Row[Any]) -> OrderView:
+    assert order.id is not None
     items = rows(_ITEMS, order_id=order.id)
     shipments = rows(_SHIPMENTS, order_id=order.id)
     shipment_items: dict[int, list[ItemView]] = {}
@@ -203,7 +200,7 @@ def _order_view(session: Session, order: Order | sa.Row[Any]) -> OrderView:
             )
     delays = rows(_DELAYS, order_id=order.id)
     feedback = rows(_FEEDBACK, order_id=order.id)
-    events = [_event_view(e) for e in rows(_EVENTS, order_id=order.id, after_seq=0)]
+    events = [_event_view(e) for e in rows(_TIMELINE, order_id=order.id)]
     return OrderView(
         id=order.id,
         order_number=order.order_number,

@@ -6,9 +6,8 @@ import asyncio
 import contextlib
 import logging
 from collections import defaultdict
-from typing import Any
 
-from sqlalchemy import Row, or_, select
+from sqlalchemy import or_, select
 from sqlmodel import col
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket
@@ -16,11 +15,11 @@ from starlette.websockets import WebSocket
 from realtime.hub import Frame
 from realtime.websocket import origin_allowed, pump
 
-from ..models import Order, ShareLink
+from ..models import ShareLink
 from ..runtime import Runtime
 from ..services.links import resolve_link_target
 from ..services.timeline import Published
-from ..services.views import OrderView, load_order_by_number
+from ..services.views import OrderView, load_order_view_by_number
 from .pages import feedback_csrf
 from .render import LiveContext
 
@@ -39,33 +38,33 @@ class OrderFeed:
     def seq_of(self, topic: str, message: bytes) -> int:
         return Published.decode(message).seq
 
-    def _context(self, order: Order | Row[Any]) -> LiveContext:
+    def _context(self, order_number: str) -> LiveContext:
         settings = self._runtime.settings
         return LiveContext(
-            feedback_csrf=feedback_csrf(settings.secret_key, order.order_number),
+            feedback_csrf=feedback_csrf(settings.secret_key, order_number),
             review_url=settings.review_url,
         )
 
-    async def _load(self, topic: str) -> tuple[Row[Any], OrderView] | None:
+    async def _load(self, topic: str) -> OrderView | None:
         async with self._runtime.db.read() as session:
-            return await load_order_by_number(session, topic)
+            return await load_order_view_by_number(session, topic)
 
     async def snapshot(self, topic: str) -> Frame:
-        found = await self._load(topic)
-        if found is None:
+        view = await self._load(topic)
+        if view is None:
             return Frame(0, b"")
-        order, view = found
-        html = self._runtime.renderer.snapshot(view, self._context(order))
+        html = self._runtime.renderer.snapshot(view, self._context(view.order_number))
         return Frame(view.last_seq, html.encode())
 
     async def increments(self, topic: str, after_seq: int, message: bytes | None) -> list[Frame]:
         # Increments are rendered from the database, not from the message: the message is a
         # doorbell, so a lost or repeated one can never make the page disagree with the truth.
-        found = await self._load(topic)
-        if found is None or found[1].last_seq <= after_seq:
+        view = await self._load(topic)
+        if view is None or view.last_seq <= after_seq:
             return []
-        order, view = found
-        frames = self._runtime.renderer.increments(view, self._context(order), after_seq)
+        frames = self._runtime.renderer.increments(
+            view, self._context(view.order_number), after_seq
+        )
         return [Frame(seq, html.encode()) for seq, html in frames]
 
 

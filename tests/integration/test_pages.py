@@ -143,19 +143,21 @@ async def test_lookup_finds_and_hides(portal: Portal) -> None:
     )
     assert found.status_code == 303 and found.headers["location"].startswith("/t/")
     assert (await portal.client.get(found.headers["location"])).status_code == 200
-    started = time.monotonic()
-    wrong_email = await portal.client.post(
-        "/track", data={"order_number": number, "email": "eve@example.com"}
-    )
-    wrong_took = time.monotonic() - started
-    started = time.monotonic()
-    no_order = await portal.client.post(
-        "/track", data={"order_number": "NOPE-404", "email": "ada@example.com"}
-    )
-    none_took = time.monotonic() - started
-    assert wrong_email.status_code == no_order.status_code == 200
+
+    async def timed(data: dict[str, str]) -> tuple[str, float]:
+        # The quickest of three: a pause elsewhere on a busy machine is not the page's time.
+        took = []
+        for _ in range(3):
+            started = time.monotonic()
+            answer = await portal.client.post("/track", data=data)
+            took.append(time.monotonic() - started)
+            assert answer.status_code == 200
+        return answer.text, min(took)
+
+    wrong_email, wrong_took = await timed({"order_number": number, "email": "eve@example.com"})
+    no_order, none_took = await timed({"order_number": "NOPE-404", "email": "ada@example.com"})
     strip = lambda html: re.sub(r'value="[^"]*"', "", html)  # noqa: E731 - the echoed inputs differ
-    assert strip(wrong_email.text) == strip(no_order.text)
+    assert strip(wrong_email) == strip(no_order)
     assert abs(wrong_took - none_took) < 0.1
 
 

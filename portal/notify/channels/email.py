@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
+import socket
 import ssl
 import time
 from dataclasses import dataclass, field
@@ -148,6 +149,18 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+_client_hostname: str | None = None
+
+
+async def client_hostname() -> str:
+    """This host's name for EHLO, looked up once per process: the lookup can wait on DNS,
+    and aiosmtplib would otherwise repeat it for every connection."""
+    global _client_hostname
+    if _client_hostname is None:
+        _client_hostname = await asyncio.to_thread(socket.getfqdn)
+    return _client_hostname
+
+
 class _Connection(aiosmtplib.SMTP):
     """An SMTP connection that knows how much it has carried and whether the message in
     flight reached DATA (before DATA nothing was handed over, so another connection may
@@ -213,7 +226,7 @@ class SmtpEmailClient:
         where = self.settings.where
         try:
             if self._slots is None:
-                async with self._connection() as smtp:
+                async with await self._connection() as smtp:
                     await self._login(smtp)
                     await smtp.send_message(msg)
             else:
@@ -242,7 +255,7 @@ class SmtpEmailClient:
         log.info("email %s sent to %s via %s", message_id, message.to, where)
         return SendResult(provider_id=message_id)
 
-    def _connection(self) -> _Connection:
+    async def _connection(self) -> _Connection:
         return _Connection(
             hostname=self.settings.host,
             port=self.settings.port,
@@ -250,7 +263,7 @@ class SmtpEmailClient:
             start_tls=False if self.settings.implicit_tls else None,
             timeout=self.timeout,
             tls_context=self.tls_context,
-            local_hostname=self.local_hostname,
+            local_hostname=self.local_hostname or await client_hostname(),
         )
 
     async def _send_pooled(self, msg: Message) -> None:
@@ -299,7 +312,7 @@ class SmtpEmailClient:
         return None
 
     async def _open(self) -> _Connection:
-        smtp = self._connection()
+        smtp = await self._connection()
         try:
             await smtp.connect()
             await self._login(smtp)

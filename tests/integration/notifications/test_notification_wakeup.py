@@ -101,7 +101,7 @@ async def test_the_in_process_dispatcher_sends_a_new_notice_at_once(
             async with httpx.AsyncClient(transport=transport, base_url=wired.base_url) as client:
                 portal = Portal(app, client, key, clock)
                 waits = []
-                for n in range(1, 4):
+                for n in range(1, 5):
                     body = order_body()
                     body["customer"] = {**body["customer"], "phone": None}
                     answer = await portal.post("/api/v1/orders", body)
@@ -111,5 +111,7 @@ async def test_the_in_process_dispatcher_sends_a_new_notice_at_once(
                         assert time.monotonic() - started < 10
                         await asyncio.sleep(0.005)
                     waits.append(time.monotonic() - started)
-    assert max(waits) < BOUND, waits
+    # The first notice also pays for first use (templates compiled, the SMTP connection
+    # opened): what is measured is the wake-up, as for the separate dispatcher above.
+    assert max(waits[1:]) < BOUND, waits
     assert set(smtp.message_ids().values()) == {1}

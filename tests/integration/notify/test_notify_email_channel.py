@@ -152,6 +152,26 @@ async def test_sends_a_multipart_email_with_list_headers() -> None:
     assert html.get_content().strip() == MESSAGE.html
 
 
+async def test_the_host_name_for_ehlo_is_looked_up_once_per_process(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    lookups: list[str] = []
+
+    def getfqdn() -> str:
+        lookups.append("looked up")
+        return "portal-7.shop.example"
+
+    monkeypatch.setattr(email_channel, "_client_hostname", None)
+    monkeypatch.setattr(email_channel.socket, "getfqdn", getfqdn)
+    handler = Recorder()
+    async with smtp_server(handler) as port:
+        url = f"smtp://127.0.0.1:{port}"
+        for _ in range(3):  # one connection per email: three EHLOs
+            await SmtpEmailClient(url, FROM, timeout=5).send(MESSAGE)
+    assert [session.host_name for _, session in handler.received] == ["portal-7.shop.example"] * 3
+    assert lookups == ["looked up"]
+
+
 async def test_text_only_and_a_stable_message_id() -> None:
     handler = Recorder()
     message = OutgoingEmail(

@@ -34,6 +34,24 @@ _SHIPPED_QUANTITIES = (
     )
     .group_by(col(ShipmentItem.order_item_id))
 )
+# An item with more ordered than its shipments (cancelled ones aside) carry, if any.
+_SHIPPED_OF_ITEM = (
+    select(func.sum(col(ShipmentItem.quantity)))
+    .join(Shipment, col(Shipment.id) == col(ShipmentItem.shipment_id))
+    .where(
+        col(ShipmentItem.order_item_id) == col(OrderItem.id),
+        col(Shipment.status) != ShipmentStatus.CANCELLED.value,
+    )
+    .scalar_subquery()
+)
+_UNSHIPPED_ITEM = (
+    select(col(OrderItem.id))
+    .where(
+        col(OrderItem.order_id) == _ORDER_ID,
+        col(OrderItem.quantity) > func.coalesce(_SHIPPED_OF_ITEM, 0),
+    )
+    .limit(1)
+)
 _SHIPMENT_MILESTONES = select(col(Shipment.milestone)).where(col(Shipment.order_id) == _ORDER_ID)
 _PENDING_ETAS = select(col(Shipment.estimated_delivery)).where(
     col(Shipment.order_id) == _ORDER_ID,
@@ -165,8 +183,10 @@ async def _remaining_quantities(
 
 
 async def all_items_shipped(session: AsyncSession, order: Order) -> bool:
-    remaining = await _remaining_quantities(session, order)
-    return all(left <= 0 for _, left in remaining.values())
+    """Whether every item is in a shipment that was not cancelled (one statement: it runs on
+    every checkpoint that moves a shipment)."""
+    unshipped = await session.execute(_UNSHIPPED_ITEM, {"order_id": order.id})
+    return unshipped.first() is None
 
 
 async def add_shipment(

@@ -11,6 +11,7 @@ from tests.integration.conftest import Portal
 from tests.integration.webhooks.carrier_payloads import (
     deliver,
     generic_body,
+    new_tracking_number,
     parse,
     retarget,
     shifted,
@@ -161,3 +162,46 @@ async def test_the_generic_carrier_moves_its_shipment(portal: Portal) -> None:
         "Handed to resident",
     ]
     assert {"delivery"} <= {n["kind"] for n in await shipped.notifications()}
+
+
+async def test_an_order_is_delivered_only_once_every_item_has_shipped(portal: Portal) -> None:
+    number = (await portal.create_order())["order_number"]  # 2 x MUG-1, 1 x TEA-7
+    path = f"/api/v1/orders/{number}/shipments"
+    mugs, tea = new_tracking_number(), new_tracking_number()
+    answer = await portal.post(
+        path,
+        {"carrier": "dhl", "tracking_number": mugs, "items": [{"sku": "MUG-1", "quantity": 2}]},
+    )
+    assert answer.status_code == 201, answer.text
+    when = shifted("2027-03-03T07:30:00+00:00")
+
+    async def delivered(tracking_number: str) -> str:
+        body = generic_body(tracking_number, "delivered", when, "Handed to resident")
+        answer = await deliver(portal, "generic", body)
+        assert answer.status_code == 200 and answer.json()["outcome"] == "applied", answer.text
+        return str((await portal.get(f"/api/v1/orders/{number}")).json()["status"])
+
+    assert await delivered(mugs) == "shipped"  # the tea has not left yet
+    answer = await portal.post(path, {"carrier": "dhl", "tracking_number": tea})
+    assert answer.status_code == 201, answer.text
+    assert [(i["sku"], i["quantity"]) for i in answer.json()["items"]] == [("TEA-7", 1)]
+    assert await delivered(tea) == "delivered"
+
+
+async def test_items_of_a_cancelled_shipment_count_as_not_shipped(portal: Portal) -> None:
+    number = (await portal.create_order())["order_number"]  # 2 x MUG-1, 1 x TEA-7
+    path = f"/api/v1/orders/{number}/shipments"
+    lost, mugs = new_tracking_number(), new_tracking_number()
+    assert (await portal.post(path, {"carrier": "dhl", "tracking_number": lost})).status_code == 201
+    when = shifted("2027-03-03T07:30:00+00:00")
+    cancelled = generic_body(lost, "cancelled", when, "Label voided")
+    assert (await deliver(portal, "generic", cancelled)).json()["outcome"] == "applied"
+    answer = await portal.post(
+        path,
+        {"carrier": "dhl", "tracking_number": mugs, "items": [{"sku": "MUG-1", "quantity": 2}]},
+    )
+    assert answer.status_code == 201, answer.text
+    body = generic_body(mugs, "delivered", when + timedelta(hours=1), "Handed to resident")
+    assert (await deliver(portal, "generic", body)).json()["outcome"] == "applied"
+    order = (await portal.get(f"/api/v1/orders/{number}")).json()
+    assert order["status"] == "shipped"  # the tea went out with the cancelled shipment only

@@ -24,32 +24,25 @@ _ORDER_NUMBER_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 # The status rules' reads, built once: they run on every checkpoint that moves a shipment.
 _ORDER_ID: BindParameter[int] = bindparam("order_id")
-_ORDER_ITEMS = select(OrderItem).where(col(OrderItem.order_id) == _ORDER_ID)
-_SHIPPED_QUANTITIES = (
-    select(col(ShipmentItem.order_item_id), func.sum(col(ShipmentItem.quantity)))
-    .join(Shipment, col(Shipment.id) == col(ShipmentItem.shipment_id))
-    .where(
-        col(Shipment.order_id) == _ORDER_ID,
-        col(Shipment.status) != ShipmentStatus.CANCELLED.value,
-    )
-    .group_by(col(ShipmentItem.order_item_id))
-)
-# An item with more ordered than its shipments (cancelled ones aside) carry, if any.
-_SHIPPED_OF_ITEM = (
+# How many of an item its shipments carry, cancelled shipments aside (correlated per item).
+_SHIPPED_OF_ITEM = func.coalesce(
     select(func.sum(col(ShipmentItem.quantity)))
     .join(Shipment, col(Shipment.id) == col(ShipmentItem.shipment_id))
     .where(
         col(ShipmentItem.order_item_id) == col(OrderItem.id),
         col(Shipment.status) != ShipmentStatus.CANCELLED.value,
     )
-    .scalar_subquery()
+    .scalar_subquery(),
+    0,
+)
+_ITEMS_WITH_SHIPPED = (
+    select(OrderItem, _SHIPPED_OF_ITEM)
+    .where(col(OrderItem.order_id) == _ORDER_ID)
+    .order_by(col(OrderItem.position))
 )
 _UNSHIPPED_ITEM = (
     select(col(OrderItem.id))
-    .where(
-        col(OrderItem.order_id) == _ORDER_ID,
-        col(OrderItem.quantity) > func.coalesce(_SHIPPED_OF_ITEM, 0),
-    )
+    .where(col(OrderItem.order_id) == _ORDER_ID, col(OrderItem.quantity) > _SHIPPED_OF_ITEM)
     .limit(1)
 )
 _SHIPMENT_MILESTONES = select(col(Shipment.milestone)).where(col(Shipment.order_id) == _ORDER_ID)
@@ -175,11 +168,8 @@ async def change_status(
 async def _remaining_quantities(
     session: AsyncSession, order: Order
 ) -> dict[str, tuple[OrderItem, int]]:
-    params = {"order_id": order.id}
-    items = list((await session.execute(_ORDER_ITEMS, params)).scalars())
-    shipped_rows = await session.execute(_SHIPPED_QUANTITIES, params)
-    shipped = {item_id: int(qty) for item_id, qty in shipped_rows.all()}
-    return {i.sku: (i, i.quantity - shipped.get(i.id or 0, 0)) for i in items}
+    rows = await session.execute(_ITEMS_WITH_SHIPPED, {"order_id": order.id})
+    return {item.sku: (item, item.quantity - int(shipped)) for item, shipped in rows.all()}
 
 
 async def all_items_shipped(session: AsyncSession, order: Order) -> bool:

@@ -9,7 +9,7 @@ from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import Session
 
 from carriers.links import carrier_name, tracking_url
@@ -161,14 +161,16 @@ _TIMELINE = sa.select(EVENTS).where(EVENTS.c.order_id == _ORDER_ID).order_by(EVE
 Reader = Callable[..., Sequence[sa.Row[Any]]]
 
 
-def _reader(session: Session) -> Reader:
-    """Plain rows through the session's connection: no ORM objects for values only shown.
-
-    Flushes first, so a write transaction's own changes are visible.
-    """
-    session.flush()
-    connection = session.connection()
+def _rows_on(connection: sa.Connection) -> Reader:
+    """Plain rows: no ORM objects for values only shown."""
     return lambda stmt, **params: connection.execute(stmt, params).all()
+
+
+def _reader(session: Session) -> Reader:
+    """Plain rows through the session's connection; flushes first, so a write transaction's
+    own changes are visible."""
+    session.flush()
+    return _rows_on(session.connection())
 
 
 async def load_order_view(session: AsyncSession, order: Order) -> OrderView:
@@ -176,14 +178,18 @@ async def load_order_view(session: AsyncSession, order: Order) -> OrderView:
     return await session.run_sync(lambda sync: _order_view(_reader(sync), order))
 
 
-async def load_order_view_by_number(session: AsyncSession, order_number: str) -> OrderView | None:
-    """The view of the order numbered ``order_number``, read in one go (the live feed's read),
-    or None for an unknown order."""
-    return await session.run_sync(_order_view_by_number, order_number)
+async def read_order_view_by_number(
+    connection: AsyncConnection, order_number: str
+) -> OrderView | None:
+    """The view of the order numbered ``order_number``, or None for an unknown order: the live
+    feed's read, on a plain connection (no session to set up for a read that changes nothing)
+    and in one go."""
+    return await connection.run_sync(
+        lambda sync: _order_view_by_number(_rows_on(sync), order_number)
+    )
 
 
-def _order_view_by_number(session: Session, order_number: str) -> OrderView | None:
-    rows = _reader(session)
+def _order_view_by_number(rows: Reader, order_number: str) -> OrderView | None:
     found = rows(_ORDER_BY_NUMBER, number=order_number)
     return _order_view(rows, found[0]) if found else None
 

@@ -19,7 +19,7 @@ from ..models import ShareLink
 from ..runtime import Runtime
 from ..services.links import resolve_link_target
 from ..services.timeline import Published
-from ..services.views import OrderView, load_order_view_by_number
+from ..services.views import OrderView, read_order_view_by_number
 from .pages import feedback_csrf
 from .render import LiveContext
 
@@ -46,8 +46,8 @@ class OrderFeed:
         )
 
     async def _load(self, topic: str) -> OrderView | None:
-        async with self._runtime.db.read() as session:
-            return await load_order_view_by_number(session, topic)
+        async with self._runtime.db.engine.connect() as connection:
+            return await read_order_view_by_number(connection, topic)
 
     async def snapshot(self, topic: str) -> Frame:
         view = await self._load(topic)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import secrets
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import BindParameter, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -40,7 +41,7 @@ _ITEMS_WITH_SHIPPED = (
     .where(col(OrderItem.order_id) == _ORDER_ID)
     .order_by(col(OrderItem.position))
 )
-_UNSHIPPED_ITEM = (
+UNSHIPPED_ITEM = (
     select(col(OrderItem.id))
     .where(col(OrderItem.order_id) == _ORDER_ID, col(OrderItem.quantity) > _SHIPPED_OF_ITEM)
     .limit(1)
@@ -172,10 +173,10 @@ async def _remaining_quantities(
     return {item.sku: (item, item.quantity - int(shipped)) for item, shipped in rows.all()}
 
 
-async def all_items_shipped(session: AsyncSession, order: Order) -> bool:
-    """Whether every item is in a shipment that was not cancelled (one statement: it runs on
-    every checkpoint that moves a shipment)."""
-    unshipped = await session.execute(_UNSHIPPED_ITEM, {"order_id": order.id})
+async def all_items_shipped(session: AsyncSession, order_id: int | None) -> bool:
+    """Whether every item of the order is in a shipment that was not cancelled (one statement:
+    it runs on every checkpoint that moves a shipment)."""
+    unshipped = await session.execute(UNSHIPPED_ITEM, {"order_id": order_id})
     return unshipped.first() is None
 
 
@@ -246,7 +247,7 @@ async def add_shipment(
     await session.flush()
     milestones = await shipment_milestones(session, order)
     new_status = derive_order_status(
-        OrderStatus(order.status), milestones, await all_items_shipped(session, order)
+        OrderStatus(order.status), milestones, await all_items_shipped(session, order.id)
     )
     if new_status.value != order.status:
         order.status = new_status.value
@@ -378,6 +379,21 @@ async def _resolve_open_delays(session: AsyncSession, order: Order, now: datetim
         session.add(delay)
 
 
+def status_event(
+    status: OrderStatus, occurred_at: datetime, source: str, shipment_id: int | None
+) -> dict[str, Any]:
+    """The timeline fields of the order's status changing (as portal.services.timeline takes
+    them)."""
+    return {
+        "kind": "status",
+        "status": status.value,
+        "occurred_at": occurred_at,
+        "message": STATUS_MESSAGES[status.value],
+        "source": source,
+        "shipment_id": shipment_id,
+    }
+
+
 async def settle_order_status(
     session: AsyncSession,
     uow: UnitOfWork,
@@ -391,7 +407,7 @@ async def settle_order_status(
     """Derive the order's status from its shipments; record and announce a change."""
     milestones = await shipment_milestones(session, order)
     derived = derive_order_status(
-        OrderStatus(order.status), milestones, await all_items_shipped(session, order)
+        OrderStatus(order.status), milestones, await all_items_shipped(session, order.id)
     )
     if derived.value == order.status:
         return None
@@ -401,16 +417,7 @@ async def settle_order_status(
         order.delivered_at = occurred_at
         await _resolve_open_delays(session, order, now)
     event = append_event(
-        session,
-        uow,
-        order,
-        kind="status",
-        status=derived.value,
-        occurred_at=occurred_at,
-        now=now,
-        message=STATUS_MESSAGES[derived.value],
-        source=source,
-        shipment_id=shipment_id,
+        session, uow, order, now=now, **status_event(derived, occurred_at, source, shipment_id)
     )
     await outbox.enqueue_for_milestone(
         session, uow, order, milestone=derived.value, event_seq=event.seq, now=now

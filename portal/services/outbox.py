@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -103,7 +103,20 @@ class NoticeFacts:
         )
 
 
-def customer_prefs(order: Order) -> CustomerPrefs:
+class CustomerFacts(Protocol):
+    """What the notification preferences are read from (an Order or a plain row)."""
+
+    @property
+    def opt_out_channels(self) -> str: ...
+
+    @property
+    def timezone(self) -> str: ...
+
+    @property
+    def locale(self) -> str: ...
+
+
+def customer_prefs(order: CustomerFacts) -> CustomerPrefs:
     opted = frozenset(
         Channel(c) for c in order.opt_out_channels.split(",") if c in Channel.__members__.values()
     )

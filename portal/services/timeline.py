@@ -74,10 +74,9 @@ async def lock_order_by_id(session: AsyncSession, order_id: int) -> Order:
     return (await session.execute(stmt)).scalar_one()
 
 
-def append_event(
-    session: AsyncSession,
-    uow: UnitOfWork,
-    order: Order,
+def event_values(
+    order_id: int,
+    seq: int,
     *,
     kind: str,
     occurred_at: datetime,
@@ -91,28 +90,38 @@ def append_event(
     applied: bool = True,
     data: dict[str, Any] | None = None,
     fingerprint: str | None = None,
+) -> dict[str, Any]:
+    """The columns of one timeline event, whichever writer records it (ORM or plain INSERT)."""
+    return {
+        "order_id": order_id,
+        "seq": seq,
+        "kind": kind,
+        "status": status,
+        "shipment_id": shipment_id,
+        "occurred_at": occurred_at,
+        "recorded_at": now,
+        "message": message[:1000],
+        "location": location,
+        "reason_code": reason_code,
+        "source": source,
+        "applied": applied,
+        "fingerprint": fingerprint,
+        "data": json.dumps(data, default=str) if data else None,
+    }
+
+
+def append_event(
+    session: AsyncSession, uow: UnitOfWork, order: Order, *, now: datetime, **fields: Any
 ) -> OrderEvent:
-    """Record one timeline event with the order's next seq, in the caller's transaction."""
+    """Record one timeline event with the order's next seq, in the caller's transaction.
+
+    ``fields``: the event's, as :func:`event_values` takes them.
+    """
     assert order.id is not None
     order.last_seq += 1
     order.updated_at = now
-    event = OrderEvent(
-        order_id=order.id,
-        seq=order.last_seq,
-        kind=kind,
-        status=status,
-        shipment_id=shipment_id,
-        occurred_at=occurred_at,
-        recorded_at=now,
-        message=message[:1000],
-        location=location,
-        reason_code=reason_code,
-        source=source,
-        applied=applied,
-        fingerprint=fingerprint,
-        data=json.dumps(data, default=str) if data else None,
-    )
+    event = OrderEvent(**event_values(order.id, order.last_seq, now=now, **fields))
     session.add(order)
     session.add(event)
-    uow.published.append(Published(order.order_number, event.seq, kind, status))
+    uow.published.append(Published(order.order_number, event.seq, event.kind, event.status))
     return event

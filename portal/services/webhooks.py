@@ -17,11 +17,21 @@ from carriers.base import CarrierAdapter, ParsedWebhook, PayloadError, TrackingU
 from carriers.status import ReasonCode, ShipmentStatus
 
 from ..db import Database
-from ..domain.status import SHIPMENT_FINAL, ShipmentState, apply_checkpoint
+from ..domain.status import ShipmentState, apply_checkpoint
 from ..errors import NotFound
-from ..models import Delay, Order, OrderEvent, Shipment, WebhookReceipt, table_of
+from ..models import Delay, Order, Shipment, WebhookReceipt, table_of
 from ..schemas import DelayCreate
 from . import orders as order_service
+from . import plain_checkpoint
+from .checkpoints import (
+    HELD_FINGERPRINTS,
+    carries_news,
+    checkpoint_event,
+    checkpoint_fingerprint,
+    pick_shipment,
+    reports_delay,
+    shipment_changes,
+)
 from .timeline import UnitOfWork, append_event
 
 # Headers worth keeping for audit (signatures prove what was received). The UPS credential and
@@ -42,15 +52,6 @@ AUDIT_HEADERS = (
 )
 
 
-# Statuses of a parcel on its way; one of these with a reason code reports a delay.
-_PROGRESS = frozenset(
-    {
-        ShipmentStatus.PRE_TRANSIT,
-        ShipmentStatus.IN_TRANSIT,
-        ShipmentStatus.OUT_FOR_DELIVERY,
-        ShipmentStatus.AVAILABLE_FOR_PICKUP,
-    }
-)
 _MAX_DEDUPE_KEY = 200
 
 
@@ -74,19 +75,6 @@ class IngestResult:
 def audit_headers(headers: Mapping[str, str]) -> str:
     kept = {name: headers[name] for name in AUDIT_HEADERS if name in headers}
     return json.dumps(kept, sort_keys=True)
-
-
-def checkpoint_fingerprint(update: TrackingUpdate) -> str:
-    raw = "|".join(
-        [
-            update.tracking_number,
-            update.occurred_at.isoformat(),
-            update.status.value,
-            update.carrier_status,
-            update.message,
-        ]
-    )
-    return hashlib.sha256(raw.encode()).hexdigest()[:32]
 
 
 def stored_dedupe_key(key: str) -> str:
@@ -150,7 +138,7 @@ async def record_dead_letter(
 
 # The hot path's statements, built once: values come as parameters (building a statement
 # costs more than running it here).
-_RECEIPTS, _EVENTS = table_of(WebhookReceipt), table_of(OrderEvent)
+_RECEIPTS = table_of(WebhookReceipt)
 _INSERT_RECEIPT = insert(_RECEIPTS).returning(_RECEIPTS.c.id)
 _FIND_SHIPMENT = (
     select(Shipment, Order)
@@ -158,10 +146,6 @@ _FIND_SHIPMENT = (
     .where(col(Shipment.tracking_number) == bindparam("tracking_number"))
     .order_by(col(Shipment.id))
     .with_for_update(of=[Order, Shipment])
-)
-_HELD_FINGERPRINTS = select(_EVENTS.c.fingerprint).where(
-    _EVENTS.c.order_id == bindparam("order_id"),
-    _EVENTS.c.fingerprint.in_(bindparam("fingerprints", expanding=True)),
 )
 
 
@@ -178,7 +162,12 @@ async def ingest(
     key = stored_dedupe_key(parsed.dedupe_key)
     try:
         async with db.write() as session:
-            groups, unmatched = await match_updates(session, parsed.updates)
+            rules = uow.notifier.rules if uow.notifier is not None else None
+            plain = await plain_checkpoint.qualify(session, parsed.updates, rules)
+            groups: Matched = {}
+            unmatched: list[str] = []
+            if plain is None:
+                groups, unmatched = await match_updates(session, parsed.updates)
             outcome = Outcome.UNMATCHED if unmatched else Outcome.APPLIED
             # The unique (carrier, dedupe_key) index is the dedupe: the receipt is written
             # before anything else, so a redelivery fails here having changed nothing, and on
@@ -199,9 +188,11 @@ async def ingest(
                     },
                 )
             ).scalar_one()
-            applied = await apply_matched(
-                session, uow, groups, now=now, source=f"carrier:{carrier}"
-            )
+            source = f"carrier:{carrier}"
+            if plain is not None:
+                applied = await plain_checkpoint.record(session, uow, plain, now=now, source=source)
+            else:
+                applied = await apply_matched(session, uow, groups, now=now, source=source)
             return IngestResult(outcome, receipt_id, applied, tuple(unmatched))
     except IntegrityError:
         # Only a twin that committed first makes this a duplicate; any other constraint
@@ -228,8 +219,7 @@ async def _find_shipment(
     ).all()
     if not rows:
         return None
-    same_carrier = [row for row in rows if row[0].carrier == update.carrier]
-    shipment, order = (same_carrier or rows)[0]
+    shipment, order = pick_shipment(rows, update.carrier, lambda row: row[0].carrier)
     return shipment, order
 
 
@@ -355,7 +345,7 @@ async def _apply_to_shipment(
     held = set(
         (
             await session.execute(
-                _HELD_FINGERPRINTS,
+                HELD_FINGERPRINTS,
                 {"order_id": order.id, "fingerprints": sorted(set(fingerprints.values()))},
             )
         ).scalars()
@@ -367,48 +357,24 @@ async def _apply_to_shipment(
         if fingerprint in held:
             continue  # the carrier repeated history we already hold
         held.add(fingerprint)
-        # The newest news about the shipment (not older than what set its status) carries the
-        # carrier's current view: its estimate and any delay it reports, whether or not its
-        # status moves anything.
-        newest = (
-            shipment.status_occurred_at is None or update.occurred_at >= shipment.status_occurred_at
-        ) and ShipmentStatus(shipment.milestone) not in SHIPMENT_FINAL
+        newest = carries_news(shipment.status_occurred_at, shipment.milestone, update)
         state = ShipmentState(
             ShipmentStatus(shipment.status),
             ShipmentStatus(shipment.milestone),
             shipment.status_occurred_at,
         )
         decision = apply_checkpoint(state, update.status, update.occurred_at)
+        for name, value in shipment_changes(shipment, update, decision).items():
+            setattr(shipment, name, value)
         if decision.applied:
-            shipment.status = decision.state.status.value
-            shipment.milestone = decision.state.milestone.value
-            shipment.status_occurred_at = decision.state.status_occurred_at
-            shipment.reason_code = update.reason_code.value if update.reason_code else None
-            if (
-                decision.state.milestone == ShipmentStatus.DELIVERED
-                and shipment.delivered_at is None
-            ):
-                shipment.delivered_at = update.occurred_at
             last_applied = update.occurred_at
-        if update.public_url and not shipment.public_url:
-            shipment.public_url = update.public_url[:500]
         session.add(shipment)
         append_event(
             session,
             uow,
             order,
-            kind="checkpoint",
-            status=update.status.value,
-            occurred_at=update.occurred_at,
             now=now,
-            message=update.message or update.status.value.replace("_", " "),
-            location=update.location.label() if update.location else None,
-            reason_code=update.reason_code.value if update.reason_code else None,
-            source=source,
-            shipment_id=shipment.id,
-            applied=decision.applied,
-            fingerprint=fingerprint,
-            data={"carrier_status": update.carrier_status},
+            **checkpoint_event(update, shipment.id, decision.applied, fingerprint, source),
         )
         recorded += 1
         if (
@@ -420,10 +386,7 @@ async def _apply_to_shipment(
             session.add(shipment)
             await session.flush()
             await order_service.update_order_eta(session, uow, order, now=now, source=source)
-        # A progress update that gives a reason is the carrier reporting a delay (a revised
-        # estimate "due to extreme weather"); trouble statuses always open one.
-        reports_delay = newest and update.reason_code is not None and update.status in _PROGRESS
-        if decision.opens_delay or reports_delay:
+        if decision.opens_delay or reports_delay(update, newest):
             await _open_carrier_delay(session, uow, order, shipment, update, now=now, source=source)
     await session.flush()
     # The order's status follows its shipments' milestones only: when this one's did not

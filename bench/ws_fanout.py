@@ -468,13 +468,20 @@ class RedisServer:
 class RawHttp:
     """A tiny HTTP/1.1 keep-alive client for the triggers: httpx spends milliseconds of CPU per
     request, which on a 2-core box shared with the servers caps the offered rate well below
-    200/s. At most ``size`` connections per server; answers are read by Content-Length."""
+    200/s. At most ``size`` connections per server; answers are read by Content-Length.
+
+    A connection idle for REUSE_SECONDS or more is closed rather than reused: uvicorn closes
+    keep-alive connections idle for 5 s, and a request written into one that the server is
+    closing gets no answer at all."""
+
+    REUSE_SECONDS = 3.0
 
     def __init__(self, size: int = 32, timeout: float = 120) -> None:
         self.size = size
         self.timeout = timeout
-        self.idle: dict[int, list[tuple[asyncio.StreamReader, asyncio.StreamWriter]]] = defaultdict(
-            list
+        # Per port, the idle connections with the time each became idle (newest last).
+        self.idle: dict[int, list[tuple[asyncio.StreamReader, asyncio.StreamWriter, float]]] = (
+            defaultdict(list)
         )
         self.gates: dict[int, asyncio.Semaphore] = {}
 
@@ -483,8 +490,7 @@ class RawHttp:
     ) -> int:
         gate = self.gates.setdefault(port, asyncio.Semaphore(self.size))
         async with gate, asyncio.timeout(self.timeout):
-            idle = self.idle[port]
-            reader, writer = idle.pop() if idle else await asyncio.open_connection(HOST, port)
+            reader, writer = await self._connection(port)
             head = f"POST {path} HTTP/1.1\r\nHost: {HOST}:{port}\r\nContent-Length: {len(body)}\r\n"
             for name, value in (headers or {}).items():
                 head += f"{name}: {value}\r\n"
@@ -511,12 +517,21 @@ class RawHttp:
             if closing:
                 writer.close()
             else:
-                idle.append((reader, writer))
+                self.idle[port].append((reader, writer, time.monotonic()))
             return status
+
+    async def _connection(self, port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        idle = self.idle[port]
+        while idle:
+            reader, writer, since = idle.pop()
+            if time.monotonic() - since < self.REUSE_SECONDS:
+                return reader, writer
+            writer.close()
+        return await asyncio.open_connection(HOST, port)
 
     def close(self) -> None:
         for pool in self.idle.values():
-            for _, writer in pool:
+            for _, writer, _ in pool:
                 writer.close()
         self.idle.clear()
 

@@ -787,7 +787,7 @@ async def paced(
 
 
 WARM_UP_EVENTS = 20
-_WARM_UP_MARKERS = 2_000_000
+_WARM_UP_MARKERS = 3_000_000  # (b) counts from 0, (c) from 1,000,000, (d) from 2,000,000
 
 
 async def warm_up(

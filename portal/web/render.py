@@ -69,7 +69,7 @@ class LiveRenderer:
         # increment. (A module made per increment is a reference cycle: tens of objects per
         # event, with the order's view, left for the garbage collector, whose young-generation
         # passes then stopped a server holding 10,000 sockets for 15 to 30 ms each.)
-        self._parts = env.get_template("_live_parts.html").make_module()
+        self._parts: Any = env.get_template("_live_parts.html").make_module()  # macros by name
 
     def _vars(self, view: OrderView, ctx: LiveContext) -> dict[str, Any]:
         return {"order": view, "events": visible_events(view), "ctx": ctx}
@@ -93,20 +93,19 @@ class LiveRenderer:
         new_events = sorted((e for e in view.events if e.seq > after_seq), key=lambda e: e.seq)
         if not new_events:
             return []
-        module = self._parts
         shown = [e for e in view.events if e.seq <= after_seq]
         frames = []
         for index, event in enumerate(new_events):
-            entry = module.event_item(event, view)  # type: ignore[attr-defined]
+            entry = self._parts.event_item(event, view)
             html = f'<div hx-swap-oob="{_insert_position(shown, event)}">{entry}</div>'
             if index == len(new_events) - 1:
-                html = self._state_parts(module, view, ctx) + html
+                html = self._state_parts(view, ctx) + html
             frames.append((event.seq, html))
             shown.append(event)
         return frames
 
-    @staticmethod
-    def _state_parts(module: Any, view: OrderView, ctx: LiveContext) -> str:
+    def _state_parts(self, view: OrderView, ctx: LiveContext) -> str:
+        module = self._parts
         parts = (
             module.status_card(view),
             module.delay_banner(view),

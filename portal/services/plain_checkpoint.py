@@ -2,8 +2,8 @@
 
 Most webhooks carry one checkpoint that moves a parcel along (picked up, sorted at a hub): no new
 estimate, no delay, no notice to write. Recorded through the ORM's unit of work such a webhook
-cost three times what the same rows cost written directly (1.8 ms against 0.6 ms on the
-2-core test machine), and at 200 webhooks a second that difference is most of a core.
+cost about twice what the same rows cost written directly (1.8 ms against 0.7 to 1.0 ms on the
+2-core test machine), and at 200 webhooks a second that difference is a fifth of a core.
 
 :func:`qualify` decides with reads only whether a webhook is such a case and, if so, gathers
 what the writes need; :func:`record` then writes the shipment, the timeline events and the

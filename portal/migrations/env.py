@@ -5,7 +5,9 @@ from __future__ import annotations
 from alembic import context
 from sqlmodel import SQLModel
 
-import portal.models  # noqa: F401  (registers the tables on the metadata)
+# Importing the table modules registers their tables on the metadata.
+import portal.models
+import portal.models_crm  # noqa: F401
 
 target_metadata = SQLModel.metadata
 

@@ -48,6 +48,8 @@ class Settings:
     review_url: str | None = None
     notification_rules_file: Path | None = None
     secret_key_generated: bool = False
+    # Seconds between scheduled audits in the server (0: none; `portal audit` still works).
+    audit_interval: float = 3600.0
 
     @property
     def base_origin(self) -> str:
@@ -126,6 +128,21 @@ def _webhook_secrets(env: Mapping[str, str]) -> dict[str, tuple[str, ...]]:
     return found
 
 
+def _audit_interval(env: Mapping[str, str]) -> float:
+    value = _optional(env, "PORTAL_AUDIT_INTERVAL")
+    if value is None:
+        return 3600.0
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise SettingsError(
+            f"PORTAL_AUDIT_INTERVAL must be a number of seconds, got {value!r}"
+        ) from None
+    if not seconds >= 0 or seconds == float("inf"):
+        raise SettingsError("PORTAL_AUDIT_INTERVAL must be 0 (off) or a positive number of seconds")
+    return seconds
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Read and validate the settings; raises SettingsError with a clear message."""
     env = os.environ if env is None else env
@@ -175,4 +192,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         review_url=_optional(env, "PORTAL_REVIEW_URL"),
         notification_rules_file=Path(rules_file) if rules_file else None,
         secret_key_generated=generated,
+        audit_interval=_audit_interval(env),
     )

@@ -1,7 +1,7 @@
 """records: audit findings, scheduled-run leases, delay choices, exact webhook bodies
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-12-02 13:30:54.182828
 """
 
@@ -13,8 +13,8 @@ from alembic import op
 
 import portal.models
 
-revision = "0003"
-down_revision = "0002"
+revision = "0004"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 

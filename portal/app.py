@@ -25,7 +25,7 @@ from .logs import install_redaction, redact
 from .metrics import Metrics
 from .runtime import Runtime
 from .settings import Settings
-from .web import api, live, ops, pages, webhooks
+from .web import api, links_api, live, ops, pages, webhooks
 from .web.errors import HANDLERS
 from .web.render import make_environment, static_dir
 
@@ -185,6 +185,7 @@ def create_app(
     routes = [
         *ops.routes,
         *api.routes,
+        *links_api.routes,
         *webhooks.routes,
         *pages.routes,
         *live.routes,

@@ -51,4 +51,3 @@ async def revoke_from_cli(
     finally:
         await broker.stop()
     return answer
-

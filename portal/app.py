@@ -25,7 +25,7 @@ from .logs import install_redaction, redact
 from .metrics import Metrics
 from .runtime import Runtime
 from .settings import Settings
-from .web import api, links_api, live, ops, pages, webhooks
+from .web import api, links_api, live, ops, pages, support, webhooks
 from .web.errors import HANDLERS
 from .web.render import make_environment, static_dir
 
@@ -189,6 +189,7 @@ def create_app(
         *webhooks.routes,
         *pages.routes,
         *live.routes,
+        *support.routes,
         Mount("/static", app=StaticFiles(directory=str(static_dir())), name="static"),
     ]
     return Starlette(

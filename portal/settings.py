@@ -51,6 +51,8 @@ class Settings:
     review_url: str | None = None
     notification_rules_file: Path | None = None
     secret_key_generated: bool = False
+    # Seconds between scheduled audits in the server (0: none; `portal audit` still works).
+    audit_interval: float = 3600.0
     sla_policy: SlaPolicy = DEFAULT_POLICY
     # Replies to email come back here: Reply-To is <local>+<tag>@<domain> (portal mail-in).
     inbound_address: str | None = None
@@ -132,6 +134,21 @@ def _webhook_secrets(env: Mapping[str, str]) -> dict[str, tuple[str, ...]]:
     return found
 
 
+def _audit_interval(env: Mapping[str, str]) -> float:
+    value = _optional(env, "PORTAL_AUDIT_INTERVAL")
+    if value is None:
+        return 3600.0
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise SettingsError(
+            f"PORTAL_AUDIT_INTERVAL must be a number of seconds, got {value!r}"
+        ) from None
+    if not seconds >= 0 or seconds == float("inf"):
+        raise SettingsError("PORTAL_AUDIT_INTERVAL must be 0 (off) or a positive number of seconds")
+    return seconds
+
+
 def _sla_policy(env: Mapping[str, str]) -> SlaPolicy:
     value = _optional(env, "PORTAL_SLA_POLICIES")
     if value is None:
@@ -201,6 +218,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         review_url=_optional(env, "PORTAL_REVIEW_URL"),
         notification_rules_file=Path(rules_file) if rules_file else None,
         secret_key_generated=generated,
+        audit_interval=_audit_interval(env),
         sla_policy=_sla_policy(env),
         inbound_address=_inbound_address(env),
     )

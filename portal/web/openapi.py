@@ -9,6 +9,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from ..schemas import DelayCreate, LinkCreate, OrderCreate, ShipmentCreate, StatusChange
+from . import archive
 
 _INPUTS: tuple[type[BaseModel], ...] = (
     OrderCreate,
@@ -143,6 +144,7 @@ def _components() -> dict[str, Any]:
         "type": "object",
         "properties": {"notifications": {"type": "array", "items": {"type": "object"}}},
     }
+    schemas["Archive"] = archive.ARCHIVE_SCHEMA
     return schemas
 
 
@@ -214,6 +216,7 @@ def openapi_document(base_url: str) -> dict[str, Any]:
         },
     }
     _add_link_paths(paths, read)
+    paths.update(archive.openapi_paths(read))
     return {
         "openapi": "3.1.0",
         "info": {"title": "Tracking portal API", "version": "1"},

@@ -25,7 +25,7 @@ from .logs import install_redaction, redact
 from .metrics import Metrics
 from .runtime import Runtime
 from .settings import Settings
-from .web import api, archive, live, ops, pages, support, webhooks
+from .web import api, archive, links_api, live, ops, pages, support, webhooks
 from .web.errors import HANDLERS
 from .web.render import make_environment, static_dir
 from .web.support import audit as support_audit
@@ -186,6 +186,7 @@ def create_app(
     routes = [
         *ops.routes,
         *api.routes,
+        *links_api.routes,
         *archive.routes,
         *webhooks.routes,
         *pages.routes,

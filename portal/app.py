@@ -25,10 +25,11 @@ from .logs import install_redaction, redact
 from .metrics import Metrics
 from .runtime import Runtime
 from .settings import Settings
-from .web import api, archive, links_api, live, ops, pages, support, webhooks
+from .web import api, archive, delay_choice, links_api, live, ops, pages, support, webhooks
 from .web.errors import HANDLERS
 from .web.render import make_environment, static_dir
 from .web.support import audit as support_audit
+from .web.support import delay_choice as support_delay_choice
 
 log = logging.getLogger(__name__)
 
@@ -189,10 +190,12 @@ def create_app(
         *links_api.routes,
         *archive.routes,
         *webhooks.routes,
+        *delay_choice.routes,
         *pages.routes,
         *live.routes,
         *support.routes,
         *support_audit.routes,
+        *support_delay_choice.routes,
         Mount("/static", app=StaticFiles(directory=str(static_dir())), name="static"),
     ]
     return Starlette(

@@ -20,7 +20,7 @@ from ..runtime import Runtime
 from ..services.links import resolve_link_target
 from ..services.timeline import Published
 from ..services.views import OrderView, read_order_view_by_number
-from .pages import feedback_csrf
+from .pages import choice_csrf, feedback_csrf
 from .render import LiveContext
 
 log = logging.getLogger(__name__)
@@ -43,6 +43,7 @@ class OrderFeed:
         return LiveContext(
             feedback_csrf=feedback_csrf(settings.secret_key, order_number),
             review_url=settings.review_url,
+            choice_csrf=choice_csrf(settings.secret_key, order_number),
         )
 
     async def _load(self, topic: str) -> OrderView | None:

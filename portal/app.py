@@ -25,7 +25,7 @@ from .logs import install_redaction, redact
 from .metrics import Metrics
 from .runtime import Runtime
 from .settings import Settings
-from .web import api, live, ops, pages, webhooks
+from .web import api, archive, live, ops, pages, support, webhooks
 from .web.errors import HANDLERS
 from .web.render import make_environment, static_dir
 
@@ -185,9 +185,11 @@ def create_app(
     routes = [
         *ops.routes,
         *api.routes,
+        *archive.routes,
         *webhooks.routes,
         *pages.routes,
         *live.routes,
+        *support.routes,
         Mount("/static", app=StaticFiles(directory=str(static_dir())), name="static"),
     ]
     return Starlette(

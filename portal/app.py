@@ -25,7 +25,7 @@ from .logs import install_redaction, redact
 from .metrics import Metrics
 from .runtime import Runtime
 from .settings import Settings
-from .web import api, live, ops, pages, webhooks
+from .web import api, live, ops, pages, reports_api, review, webhooks
 from .web.errors import HANDLERS
 from .web.render import make_environment, static_dir
 
@@ -185,6 +185,8 @@ def create_app(
     routes = [
         *ops.routes,
         *api.routes,
+        *reports_api.routes,
+        *review.routes,
         *webhooks.routes,
         *pages.routes,
         *live.routes,

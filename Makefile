@@ -5,7 +5,19 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test install migrate lint format unit integration e2e chromium bench clean
+.PHONY: run test install lock migrate lint format unit integration e2e chromium bench clean
+
+# Installs come from the lock files (exact versions with hashes), never from pyproject.toml's ranges:
+# requirements.lock (what the portal runs on; the Dockerfile) and requirements-test.lock (that plus
+# the test tools; make run, make test, CI). `make lock` refreshes both after pyproject.toml changes.
+LOCK      := requirements.lock
+TEST_LOCK := requirements-test.lock
+PIP_TOOLS := pip-tools==7.6.2
+# Resolve against PyPI alone (not this machine's local wheel folders), so that every hash in the
+# lock is one PyPI serves to a fresh machine or a Docker build.
+COMPILE := env -u PIP_FIND_LINKS -u PIP_EXTRA_INDEX_URL PIP_CONFIG_FILE=/dev/null \
+	$(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
+	--no-emit-index-url --no-emit-find-links --index-url https://pypi.org/simple
 
 run: install  ## make the venv, install, migrate, start the demo portal on 127.0.0.1:8000
 	$(BIN)/portal migrate
@@ -16,10 +28,19 @@ install: $(STAMP)
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+$(STAMP): pyproject.toml $(TEST_LOCK) | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(TEST_LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
+
+# Keeps the pins already in the lock files and adds or drops only what pyproject.toml changed; the
+# runtime lock starts from the test lock's pins so both name the same versions.
+# To move every pin to the newest release: rm requirements*.lock && make lock.
+lock: | $(BIN)/python
+	$(BIN)/python -m pip install --quiet '$(PIP_TOOLS)'
+	$(COMPILE) --extra test -o $(TEST_LOCK) pyproject.toml
+	cp $(TEST_LOCK) $(LOCK)
+	$(COMPILE) -o $(LOCK) pyproject.toml
 
 migrate: install
 	$(BIN)/portal migrate

@@ -25,7 +25,7 @@ from .logs import install_redaction, redact
 from .metrics import Metrics
 from .runtime import Runtime
 from .settings import Settings
-from .web import api, live, ops, pages, reports_api, review, webhooks
+from .web import api, live, ops, pages, reports_api, review, support, webhooks
 from .web.errors import HANDLERS
 from .web.render import make_environment, static_dir
 
@@ -190,6 +190,7 @@ def create_app(
         *webhooks.routes,
         *pages.routes,
         *live.routes,
+        *support.routes,
         Mount("/static", app=StaticFiles(directory=str(static_dir())), name="static"),
     ]
     return Starlette(

@@ -12,6 +12,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from .domain.sla import DEFAULT_POLICY, SlaPolicy
+from .sla_policy import PolicyError, load_policy_file
+
 log = logging.getLogger(__name__)
 
 DATABASE_SCHEMES = ("sqlite+aiosqlite", "postgresql+asyncpg")
@@ -50,6 +53,9 @@ class Settings:
     shop_timezone: str = "UTC"
     notification_rules_file: Path | None = None
     secret_key_generated: bool = False
+    sla_policy: SlaPolicy = DEFAULT_POLICY
+    # Replies to email come back here: Reply-To is <local>+<tag>@<domain> (portal mail-in).
+    inbound_address: str | None = None
 
     @property
     def base_origin(self) -> str:
@@ -139,6 +145,26 @@ def _shop_timezone(env: Mapping[str, str]) -> str:
     return value
 
 
+def _sla_policy(env: Mapping[str, str]) -> SlaPolicy:
+    value = _optional(env, "PORTAL_SLA_POLICIES")
+    if value is None:
+        return DEFAULT_POLICY
+    try:
+        return load_policy_file(Path(value))
+    except PolicyError as exc:
+        raise SettingsError(f"PORTAL_SLA_POLICIES: {exc}") from None
+
+
+def _inbound_address(env: Mapping[str, str]) -> str | None:
+    value = _optional(env, "PORTAL_INBOUND_ADDRESS")
+    if value is not None and not re.fullmatch(r"[^@\s+]+@[^@\s]+\.?[^@\s]*", value):
+        raise SettingsError(
+            "PORTAL_INBOUND_ADDRESS must be a plain address without a '+' tag, "
+            f"e.g. support@shop.example; got {value!r}"
+        )
+    return value
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Read and validate the settings; raises SettingsError with a clear message."""
     env = os.environ if env is None else env
@@ -193,4 +219,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         shop_timezone=shop_timezone,
         notification_rules_file=Path(rules_file) if rules_file else None,
         secret_key_generated=generated,
+        sla_policy=_sla_policy(env),
+        inbound_address=_inbound_address(env),
     )

@@ -25,7 +25,7 @@ from .logs import install_redaction, redact
 from .metrics import Metrics
 from .runtime import Runtime
 from .settings import Settings
-from .web import api, live, ops, pages, reports_api, review, support, webhooks
+from .web import api, archive, live, ops, pages, reports_api, review, support, webhooks
 from .web.errors import HANDLERS
 from .web.render import make_environment, static_dir
 
@@ -187,6 +187,7 @@ def create_app(
         *api.routes,
         *reports_api.routes,
         *review.routes,
+        *archive.routes,
         *webhooks.routes,
         *pages.routes,
         *live.routes,

@@ -24,7 +24,7 @@ class ReviewClick(SQLModel, table=True):
 class ShipmentEstimate(SQLModel, table=True):
     """A shipment's first estimated delivery date, kept when later estimates replace it.
 
-    Written by a database trigger on `shipments` (migration 0004), so every write path (the
+    Written by a database trigger on `shipments` (migration 0005), so every write path (the
     ORM writer and the plain-statement checkpoint writer) keeps it without knowing of it.
     """
 

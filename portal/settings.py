@@ -53,6 +53,8 @@ class Settings:
     shop_timezone: str = "UTC"
     notification_rules_file: Path | None = None
     secret_key_generated: bool = False
+    # Seconds between scheduled audits in the server (0: none; `portal audit` still works).
+    audit_interval: float = 3600.0
     sla_policy: SlaPolicy = DEFAULT_POLICY
     # Replies to email come back here: Reply-To is <local>+<tag>@<domain> (portal mail-in).
     inbound_address: str | None = None
@@ -145,6 +147,21 @@ def _shop_timezone(env: Mapping[str, str]) -> str:
     return value
 
 
+def _audit_interval(env: Mapping[str, str]) -> float:
+    value = _optional(env, "PORTAL_AUDIT_INTERVAL")
+    if value is None:
+        return 3600.0
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise SettingsError(
+            f"PORTAL_AUDIT_INTERVAL must be a number of seconds, got {value!r}"
+        ) from None
+    if not seconds >= 0 or seconds == float("inf"):
+        raise SettingsError("PORTAL_AUDIT_INTERVAL must be 0 (off) or a positive number of seconds")
+    return seconds
+
+
 def _sla_policy(env: Mapping[str, str]) -> SlaPolicy:
     value = _optional(env, "PORTAL_SLA_POLICIES")
     if value is None:
@@ -219,6 +236,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         shop_timezone=shop_timezone,
         notification_rules_file=Path(rules_file) if rules_file else None,
         secret_key_generated=generated,
+        audit_interval=_audit_interval(env),
         sla_policy=_sla_policy(env),
         inbound_address=_inbound_address(env),
     )

@@ -9,6 +9,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from ..schemas import DelayCreate, LinkCreate, OrderCreate, ShipmentCreate, StatusChange
+from . import archive
 
 _INPUTS: tuple[type[BaseModel], ...] = (
     OrderCreate,
@@ -138,6 +139,7 @@ def _components() -> dict[str, Any]:
         "type": "object",
         "properties": {"notifications": {"type": "array", "items": {"type": "object"}}},
     }
+    schemas["Archive"] = archive.ARCHIVE_SCHEMA
     return schemas
 
 
@@ -208,6 +210,7 @@ def openapi_document(base_url: str) -> dict[str, Any]:
             }
         },
     }
+    paths.update(archive.openapi_paths(read))
     return {
         "openapi": "3.1.0",
         "info": {"title": "Tracking portal API", "version": "1"},

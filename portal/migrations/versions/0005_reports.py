@@ -1,7 +1,7 @@
 """reports: review-link clicks and each shipment's first estimated delivery
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 
 The first estimate is kept by a trigger on `shipments`: the ORM writer and the plain-statement
 checkpoint writer both change shipments, and neither needs to know that reports want history.
@@ -14,8 +14,8 @@ from alembic import op
 
 import portal.models
 
-revision = "0004"
-down_revision = "0003"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 

@@ -25,9 +25,11 @@ from .logs import install_redaction, redact
 from .metrics import Metrics
 from .runtime import Runtime
 from .settings import Settings
-from .web import api, archive, live, ops, pages, reports_api, review, support, webhooks
+from .web import api, archive, links_api, live, ops, pages, support, webhooks
 from .web.errors import HANDLERS
 from .web.render import make_environment, static_dir
+from .web.reports_api import routes as report_routes
+from .web.review import routes as review_routes
 
 log = logging.getLogger(__name__)
 
@@ -185,8 +187,9 @@ def create_app(
     routes = [
         *ops.routes,
         *api.routes,
-        *reports_api.routes,
-        *review.routes,
+        *links_api.routes,
+        *report_routes,
+        *review_routes,
         *archive.routes,
         *webhooks.routes,
         *pages.routes,

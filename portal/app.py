@@ -30,6 +30,7 @@ from .web.errors import HANDLERS
 from .web.render import make_environment, static_dir
 from .web.reports_api import routes as report_routes
 from .web.review import routes as review_routes
+from .web.support import audit as support_audit
 
 log = logging.getLogger(__name__)
 
@@ -195,6 +196,7 @@ def create_app(
         *pages.routes,
         *live.routes,
         *support.routes,
+        *support_audit.routes,
         Mount("/static", app=StaticFiles(directory=str(static_dir())), name="static"),
     ]
     return Starlette(
@@ -206,11 +208,16 @@ def create_app(
 
 
 def _background_tasks(runtime: Runtime, dispatcher: bool) -> list[asyncio.Task[None]]:
+    from .services.audit_findings import AuditSchedule
     from .services.dispatch import start_in_process_dispatcher
 
-    if not dispatcher:
-        return []
-    return [start_in_process_dispatcher(runtime)]
+    tasks = []
+    if runtime.settings.audit_interval > 0:
+        schedule = AuditSchedule(runtime, runtime.settings.audit_interval)
+        tasks.append(asyncio.create_task(schedule.run(), name="scheduled-audit"))
+    if dispatcher:
+        tasks.append(start_in_process_dispatcher(runtime))
+    return tasks
 
 
 Handler = Callable[[Request], Awaitable[Response]]

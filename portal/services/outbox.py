@@ -36,6 +36,7 @@ from ..notify.templates import NoticeContext, RenderError, TemplateSet
 from ..settings import Settings
 from ..timezones import local_date
 from .links import PLACEMENT_LINK_DAYS, IssuedLink, issue_link
+from .review import ReviewVia, review_link
 
 # PostgreSQL NOTIFY channel: the transaction that queues notices wakes listening dispatchers.
 OUTBOX_CHANNEL = "portal_outbox"
@@ -221,7 +222,8 @@ async def _context(
         estimated_delivery=facts.eta,
         unsubscribe_url=settings.url(token_path + "/unsubscribe"),
         feedback_url=portal_url + "#feedback",
-        review_url=settings.review_url or portal_url + "#feedback",
+        review_url=review_link(settings, order.order_number, ReviewVia.NOTICE)
+        or portal_url + "#feedback",
         support_email=settings.support_email,
         **carrier_fields,
         **delay_fields,

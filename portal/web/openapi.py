@@ -9,6 +9,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from ..schemas import DelayCreate, LinkCreate, OrderCreate, ShipmentCreate, StatusChange
+from .openapi_crm import add_crm
 
 _INPUTS: tuple[type[BaseModel], ...] = (
     OrderCreate,
@@ -208,7 +209,7 @@ def openapi_document(base_url: str) -> dict[str, Any]:
             }
         },
     }
-    return {
+    document = {
         "openapi": "3.1.0",
         "info": {"title": "Tracking portal API", "version": "1"},
         "servers": [{"url": base_url}],
@@ -227,3 +228,4 @@ def openapi_document(base_url: str) -> dict[str, Any]:
             },
         },
     }
+    return add_crm(document)

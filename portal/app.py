@@ -25,7 +25,7 @@ from .logs import install_redaction, redact
 from .metrics import Metrics
 from .runtime import Runtime
 from .settings import Settings
-from .web import api, api_crm, live, ops, pages, support, webhooks
+from .web import api, api_crm, archive, live, ops, pages, support, webhooks
 from .web.errors import HANDLERS
 from .web.render import make_environment, static_dir
 
@@ -186,6 +186,7 @@ def create_app(
         *ops.routes,
         *api.routes,
         *api_crm.routes,
+        *archive.routes,
         *webhooks.routes,
         *pages.routes,
         *live.routes,

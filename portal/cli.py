@@ -12,7 +12,18 @@ from collections.abc import Sequence
 
 from .settings import Settings, SettingsError, load_settings
 
-COMMANDS = ("serve", "demo", "migrate", "dispatch", "audit", "link", "api-key", "user", "webhooks")
+COMMANDS = (
+    "serve",
+    "demo",
+    "migrate",
+    "dispatch",
+    "audit",
+    "link",
+    "api-key",
+    "user",
+    "webhooks",
+    "archive",
+)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -71,6 +82,14 @@ def _parser() -> argparse.ArgumentParser:
         "--outcome", choices=("applied", "duplicate", "unmatched", "dead_letter", "replayed")
     )
     listing.add_argument("--limit", type=int, default=50)
+
+    archive = sub.add_parser("archive", help="archive orders' records for audit")
+    archive_sub = archive.add_subparsers(dest="action", required=True)
+    export = archive_sub.add_parser(
+        "export", help="one <order_number>.json.gz per order changed since a date"
+    )
+    export.add_argument("--since", required=True, help="ISO date (UTC) or date-time")
+    export.add_argument("--out", required=True, help="folder for the files (created if missing)")
     return parser
 
 

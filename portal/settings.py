@@ -11,6 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from .domain.sla import DEFAULT_POLICY, SlaPolicy
+from .sla_policy import PolicyError, load_policy_file
+
 log = logging.getLogger(__name__)
 
 DATABASE_SCHEMES = ("sqlite+aiosqlite", "postgresql+asyncpg")
@@ -48,6 +51,11 @@ class Settings:
     review_url: str | None = None
     notification_rules_file: Path | None = None
     secret_key_generated: bool = False
+    # Seconds between scheduled audits in the server (0: none; `portal audit` still works).
+    audit_interval: float = 3600.0
+    sla_policy: SlaPolicy = DEFAULT_POLICY
+    # Replies to email come back here: Reply-To is <local>+<tag>@<domain> (portal mail-in).
+    inbound_address: str | None = None
 
     @property
     def base_origin(self) -> str:
@@ -126,6 +134,41 @@ def _webhook_secrets(env: Mapping[str, str]) -> dict[str, tuple[str, ...]]:
     return found
 
 
+def _audit_interval(env: Mapping[str, str]) -> float:
+    value = _optional(env, "PORTAL_AUDIT_INTERVAL")
+    if value is None:
+        return 3600.0
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise SettingsError(
+            f"PORTAL_AUDIT_INTERVAL must be a number of seconds, got {value!r}"
+        ) from None
+    if not seconds >= 0 or seconds == float("inf"):
+        raise SettingsError("PORTAL_AUDIT_INTERVAL must be 0 (off) or a positive number of seconds")
+    return seconds
+
+
+def _sla_policy(env: Mapping[str, str]) -> SlaPolicy:
+    value = _optional(env, "PORTAL_SLA_POLICIES")
+    if value is None:
+        return DEFAULT_POLICY
+    try:
+        return load_policy_file(Path(value))
+    except PolicyError as exc:
+        raise SettingsError(f"PORTAL_SLA_POLICIES: {exc}") from None
+
+
+def _inbound_address(env: Mapping[str, str]) -> str | None:
+    value = _optional(env, "PORTAL_INBOUND_ADDRESS")
+    if value is not None and not re.fullmatch(r"[^@\s+]+@[^@\s]+\.?[^@\s]*", value):
+        raise SettingsError(
+            "PORTAL_INBOUND_ADDRESS must be a plain address without a '+' tag, "
+            f"e.g. support@shop.example; got {value!r}"
+        )
+    return value
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Read and validate the settings; raises SettingsError with a clear message."""
     env = os.environ if env is None else env
@@ -175,4 +218,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         review_url=_optional(env, "PORTAL_REVIEW_URL"),
         notification_rules_file=Path(rules_file) if rules_file else None,
         secret_key_generated=generated,
+        audit_interval=_audit_interval(env),
+        sla_policy=_sla_policy(env),
+        inbound_address=_inbound_address(env),
     )

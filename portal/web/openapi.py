@@ -9,6 +9,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from ..schemas import DelayCreate, LinkCreate, OrderCreate, ShipmentCreate, StatusChange
+from . import archive
 from .openapi_crm import add_crm
 
 _INPUTS: tuple[type[BaseModel], ...] = (
@@ -139,6 +140,7 @@ def _components() -> dict[str, Any]:
         "type": "object",
         "properties": {"notifications": {"type": "array", "items": {"type": "object"}}},
     }
+    schemas["Archive"] = archive.ARCHIVE_SCHEMA
     return schemas
 
 
@@ -209,6 +211,7 @@ def openapi_document(base_url: str) -> dict[str, Any]:
             }
         },
     }
+    paths.update(archive.openapi_paths(read))
     document = {
         "openapi": "3.1.0",
         "info": {"title": "Tracking portal API", "version": "1"},

@@ -54,9 +54,12 @@ def _parser() -> argparse.ArgumentParser:
     audit = sub.add_parser("audit", help="check that orders and their notifications agree")
     audit.add_argument("--json", action="store_true")
 
-    link = sub.add_parser("link", help="print a new share link for an order")
+    link = sub.add_parser("link", help="print a new share link, or list or revoke an order's links")
     link.add_argument("order_number")
     link.add_argument("--days", type=int, default=30, help="days until the link expires (0: never)")
+    link_what = link.add_mutually_exclusive_group()
+    link_what.add_argument("--list", action="store_true", help="list the order's links (no tokens)")
+    link_what.add_argument("--revoke", type=int, metavar="ID", help="revoke the link with this id")
 
     api_key = sub.add_parser("api-key", help="manage API keys")
     api_key_sub = api_key.add_subparsers(dest="action", required=True)

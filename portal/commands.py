@@ -112,6 +112,8 @@ def cmd_audit(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_link(settings: Settings, args: argparse.Namespace) -> int:
+    if args.list or args.revoke is not None:
+        return _link_list_or_revoke(settings, args)
     from .clock import utcnow
     from .services.links import issue_link
     from .services.timeline import lock_order
@@ -136,6 +138,34 @@ def cmd_link(settings: Settings, args: argparse.Namespace) -> int:
             await db.dispose()
 
     print(asyncio.run(run()))
+    return 0
+
+
+def _link_list_or_revoke(settings: Settings, args: argparse.Namespace) -> int:
+    from .errors import PortalError
+    from .services.screen.link_cli import list_order_links, revoke_from_cli
+
+    async def run() -> Any:
+        db = await _with_db(settings)
+        try:
+            if args.list:
+                return await list_order_links(db, args.order_number)
+            return await revoke_from_cli(settings, db, args.order_number, args.revoke)
+        except PortalError as exc:
+            raise CommandError(exc.message) from None
+        finally:
+            await db.dispose()
+
+    result = asyncio.run(run())
+    if args.list:
+        for link in result:
+            state = "revoked " + link["revoked_at"] if link["revoked_at"] else "live"
+            print(
+                f"{link['id']}\t{link['created_at']}\t{link['created_by']}\t{state}\t"
+                f"expires {link['expires_at'] or 'never'}\tuses {link['use_count']}"
+            )
+    else:
+        print(f"link {result['id']} revoked at {result['revoked_at']}")
     return 0
 
 

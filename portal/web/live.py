@@ -84,6 +84,13 @@ class LinkWatch:
             if not sockets:
                 del self._sockets[link_id]
 
+    async def close_link(self, link_id: int) -> int:
+        """Close this process's sockets on a link just revoked here; how many there were.
+        (Other processes' sockets are closed by their own next :meth:`check`.)"""
+        doomed = list(self._sockets.get(link_id, ()))
+        await asyncio.gather(*(_close_quietly(ws, 1008, "link revoked") for ws in doomed))
+        return len(doomed)
+
     async def run(self, runtime: Runtime, interval: float | None = None) -> None:
         """Check every ``interval`` seconds (default: REVOCATION_CHECK_SECONDS, read per call)."""
         while True:

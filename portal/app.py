@@ -28,6 +28,8 @@ from .settings import Settings
 from .web import api, api_crm, archive, links_api, live, ops, pages, support, webhooks
 from .web.errors import HANDLERS
 from .web.render import make_environment, static_dir
+from .web.reports_api import routes as report_routes
+from .web.review import routes as review_routes
 from .web.support import audit as support_audit
 
 log = logging.getLogger(__name__)
@@ -188,6 +190,8 @@ def create_app(
         *api.routes,
         *api_crm.routes,
         *links_api.routes,
+        *report_routes,
+        *review_routes,
         *archive.routes,
         *webhooks.routes,
         *pages.routes,

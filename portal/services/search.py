@@ -1,4 +1,4 @@
-"""Order search over the trigram-indexed ``order_search`` table (migration 0005).
+"""Order search over the trigram-indexed ``order_search`` table (migration 0006).
 
 One query per page of results on the index, newest order first, then one to load the page's
 orders and their tracking numbers.
@@ -55,7 +55,7 @@ class SearchPage:
     next_cursor: str | None
 
 
-# The search table is made by migration 0005 (an FTS5 table on SQLite), not by the metadata.
+# The search table is made by migration 0006 (an FTS5 table on SQLite), not by the metadata.
 _SEARCH = sa.table("order_search", sa.column("rowid"), sa.column("order_id"), sa.column("body"))
 
 

@@ -5,16 +5,16 @@ with a pg_trgm GIN index. Triggers on orders and shipments rewrite an order's te
 number, customer email, name or phone, or a tracking number is written, so every writer (API,
 webhooks, console, replays) keeps it current without knowing of it.
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 """
 
 from __future__ import annotations
 
 from alembic import op
 
-revision = "0005"
-down_revision = "0004"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 

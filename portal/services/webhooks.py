@@ -18,7 +18,7 @@ from carriers.base import CarrierAdapter, ParsedWebhook, PayloadError, TrackingU
 from carriers.status import ReasonCode, ShipmentStatus
 
 from ..db import Database
-from ..domain.status import ShipmentState, apply_checkpoint
+from ..domain.status import DelayState, ShipmentState, apply_checkpoint, is_final
 from ..errors import NotFound
 from ..models import Delay, Order, Shipment, WebhookReceipt, table_of
 from ..schemas import DelayCreate
@@ -435,11 +435,11 @@ async def _open_carrier_delay(
     source: str,
 ) -> None:
     """An exception or failed attempt opens a delay, unless one is already open for the shipment."""
-    if order.status in ("delivered", "cancelled", "returned"):
+    if is_final(order.status):
         return
     open_ = await session.execute(
         select(col(Delay.id)).where(
-            col(Delay.shipment_id) == shipment.id, col(Delay.state) == "open"
+            col(Delay.shipment_id) == shipment.id, col(Delay.state) == DelayState.OPEN
         )
     )
     if open_.first() is not None:

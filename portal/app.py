@@ -25,7 +25,7 @@ from .logs import install_redaction, redact
 from .metrics import Metrics
 from .runtime import Runtime
 from .settings import Settings
-from .web import api, archive, links_api, live, ops, pages, support, webhooks
+from .web import api, api_crm, archive, links_api, live, ops, pages, support, webhooks
 from .web.errors import HANDLERS
 from .web.render import make_environment, static_dir
 from .web.reports_api import routes as report_routes
@@ -189,6 +189,7 @@ def create_app(
     routes = [
         *ops.routes,
         *api.routes,
+        *api_crm.routes,
         *links_api.routes,
         *report_routes,
         *review_routes,

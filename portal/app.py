@@ -43,6 +43,7 @@ from .web.reports_api import routes as report_routes
 from .web.review import routes as review_routes
 from .web.support import audit as support_audit
 from .web.support import delay_choice as support_delay_choice
+from .web.support import reports as support_reports
 
 log = logging.getLogger(__name__)
 
@@ -212,6 +213,7 @@ def create_app(
         *support.routes,
         *support_audit.routes,
         *support_delay_choice.routes,
+        *support_reports.routes,
         Mount("/static", app=StaticFiles(directory=str(static_dir())), name="static"),
     ]
     return Starlette(

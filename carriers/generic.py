@@ -20,7 +20,15 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import TypeVar
 
-from carriers.base import Location, ParsedWebhook, PayloadError, SignatureError, TrackingUpdate
+from carriers.base import (
+    Location,
+    ParsedWebhook,
+    PayloadError,
+    SignatureError,
+    SignatureMissing,
+    TimestampOutOfTolerance,
+    TrackingUpdate,
+)
 from carriers.jsonfields import JsonObject, json_type, load_json
 from carriers.signing import as_utc, b64_hmac, header, matches_any, to_bytes, usable_secrets
 from carriers.status import ReasonCode, ShipmentStatus
@@ -95,14 +103,14 @@ class GenericAdapter:
         timestamp = header(headers, TIMESTAMP_HEADER)
         signature = header(headers, SIGNATURE_HEADER)
         if not message_id or not timestamp or not signature:
-            raise SignatureError(
+            raise SignatureMissing(
                 f"missing {ID_HEADER}, {TIMESTAMP_HEADER} or {SIGNATURE_HEADER} header"
             )
         timestamp = timestamp.strip()
         if not timestamp.isascii() or not timestamp.isdigit() or len(timestamp) > 12:
             raise SignatureError(f"malformed {TIMESTAMP_HEADER} header")
         if abs(as_utc(now).timestamp() - int(timestamp)) > TOLERANCE.total_seconds():
-            raise SignatureError(f"{TIMESTAMP_HEADER} is outside the 5 minute tolerance")
+            raise TimestampOutOfTolerance(f"{TIMESTAMP_HEADER} is outside the 5 minute tolerance")
         provided = [
             value
             for version, sep, value in (entry.partition(",") for entry in signature.split())

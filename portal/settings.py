@@ -48,6 +48,8 @@ class Settings:
     review_url: str | None = None
     notification_rules_file: Path | None = None
     secret_key_generated: bool = False
+    db_busy_timeout: float = 10.0
+    body_timeout: float = 10.0
 
     @property
     def base_origin(self) -> str:
@@ -126,6 +128,19 @@ def _webhook_secrets(env: Mapping[str, str]) -> dict[str, tuple[str, ...]]:
     return found
 
 
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    value = _optional(env, name)
+    if value is None:
+        return default
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number of seconds, got {value!r}") from None
+    if not 0 < seconds <= 3600:
+        raise SettingsError(f"{name} must be between 0 and 3600 seconds, got {value!r}")
+    return seconds
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Read and validate the settings; raises SettingsError with a clear message."""
     env = os.environ if env is None else env
@@ -175,4 +190,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         review_url=_optional(env, "PORTAL_REVIEW_URL"),
         notification_rules_file=Path(rules_file) if rules_file else None,
         secret_key_generated=generated,
+        db_busy_timeout=_seconds(env, "PORTAL_DB_BUSY_TIMEOUT", 10.0),
+        body_timeout=_seconds(env, "PORTAL_BODY_TIMEOUT", 10.0),
     )

@@ -32,6 +32,7 @@ from .checkpoints import (
     reports_delay,
     shipment_changes,
 )
+from .receipt_body import kept_body
 from .timeline import UnitOfWork, append_event
 
 # Headers worth keeping for audit (signatures prove what was received). The UPS credential and
@@ -119,7 +120,7 @@ async def record_dead_letter(
                 carrier=carrier,
                 dedupe_key=key,
                 outcome=Outcome.DEAD_LETTER,
-                body=body.decode("utf-8", errors="replace"),
+                body=kept_body(body),
                 headers=audit_headers(headers),
                 error=error[:1000],
                 received_at=now,

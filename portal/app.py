@@ -25,9 +25,12 @@ from .logs import install_redaction, redact
 from .metrics import Metrics
 from .runtime import Runtime
 from .settings import Settings
-from .web import api, live, ops, pages, webhooks
+from .web import api, archive, links_api, live, ops, pages, support, webhooks
 from .web.errors import HANDLERS
 from .web.render import make_environment, static_dir
+from .web.reports_api import routes as report_routes
+from .web.review import routes as review_routes
+from .web.support import audit as support_audit
 
 log = logging.getLogger(__name__)
 
@@ -185,9 +188,15 @@ def create_app(
     routes = [
         *ops.routes,
         *api.routes,
+        *links_api.routes,
+        *report_routes,
+        *review_routes,
+        *archive.routes,
         *webhooks.routes,
         *pages.routes,
         *live.routes,
+        *support.routes,
+        *support_audit.routes,
         Mount("/static", app=StaticFiles(directory=str(static_dir())), name="static"),
     ]
     return Starlette(
@@ -199,11 +208,16 @@ def create_app(
 
 
 def _background_tasks(runtime: Runtime, dispatcher: bool) -> list[asyncio.Task[None]]:
+    from .services.audit_findings import AuditSchedule
     from .services.dispatch import start_in_process_dispatcher
 
-    if not dispatcher:
-        return []
-    return [start_in_process_dispatcher(runtime)]
+    tasks = []
+    if runtime.settings.audit_interval > 0:
+        schedule = AuditSchedule(runtime, runtime.settings.audit_interval)
+        tasks.append(asyncio.create_task(schedule.run(), name="scheduled-audit"))
+    if dispatcher:
+        tasks.append(start_in_process_dispatcher(runtime))
+    return tasks
 
 
 Handler = Callable[[Request], Awaitable[Response]]

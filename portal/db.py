@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from . import sqlite_inline
+from .services.sql_time import register_sqlite_functions
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -44,6 +45,7 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+    register_sqlite_functions(dbapi_connection)
 
 
 def _begin(conn: Connection) -> None:

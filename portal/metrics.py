@@ -59,6 +59,11 @@ class Metrics:
         self.hub_topics = Gauge(
             "portal_hub_topics", "Orders watched by at least one socket", registry=r
         )
+        self.audit_findings = Gauge(
+            "portal_audit_findings",
+            "Open audit findings (as of this process's last check of the database)",
+            registry=r,
+        )
         self.slow_consumers = Counter(
             "portal_ws_slow_consumers_total", "Sockets closed for falling behind", registry=r
         )

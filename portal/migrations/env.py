@@ -7,7 +7,10 @@ from sqlmodel import SQLModel
 
 # Importing the table modules registers their tables on the metadata.
 import portal.models
-import portal.models_crm  # noqa: F401
+import portal.models_crm
+import portal.models_records
+import portal.models_reports
+import portal.models_staff  # noqa: F401
 
 target_metadata = SQLModel.metadata
 

@@ -162,6 +162,7 @@ async def _create_link(c: Change, data: LinkCreate) -> tuple[int, dict[str, Any]
     await c.session.flush()
     expires = issued.link.expires_at
     return 201, {
+        "id": issued.link.id,
         "url": c.settings.url(issued.path()),
         "expires_at": expires.isoformat().replace("+00:00", "Z") if expires else None,
     }

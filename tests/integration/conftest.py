@@ -172,3 +172,21 @@ async def portal(settings: Settings, clock: FrozenClock) -> AsyncIterator[Portal
         transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 5000))
         async with httpx.AsyncClient(transport=transport, base_url=settings.base_url) as client:
             yield Portal(app, client, key, clock)
+
+
+@pytest.fixture
+async def agent(portal: Portal) -> AsyncIterator[Any]:
+    """A signed-in console client for a new agent (tests.integration.staff_helpers.StaffClient)."""
+    from tests.integration.staff_helpers import staff_client
+
+    async with staff_client(portal, role="agent") as client:
+        yield client
+
+
+@pytest.fixture
+async def admin(portal: Portal) -> AsyncIterator[Any]:
+    """A signed-in console client for a new admin."""
+    from tests.integration.staff_helpers import staff_client
+
+    async with staff_client(portal, role="admin", address="198.51.100.22") as client:
+        yield client

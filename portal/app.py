@@ -25,12 +25,13 @@ from .logs import install_redaction, redact
 from .metrics import Metrics
 from .runtime import Runtime
 from .settings import Settings
-from .web import api, archive, links_api, live, ops, pages, support, webhooks
+from .web import api, api_crm, archive, links_api, live, ops, pages, support, webhooks
 from .web.errors import HANDLERS
 from .web.render import make_environment, static_dir
 from .web.reports_api import routes as report_routes
 from .web.review import routes as review_routes
 from .web.support import audit as support_audit
+from .web.support import reports as support_reports
 
 log = logging.getLogger(__name__)
 
@@ -188,6 +189,7 @@ def create_app(
     routes = [
         *ops.routes,
         *api.routes,
+        *api_crm.routes,
         *links_api.routes,
         *report_routes,
         *review_routes,
@@ -197,6 +199,7 @@ def create_app(
         *live.routes,
         *support.routes,
         *support_audit.routes,
+        *support_reports.routes,
         Mount("/static", app=StaticFiles(directory=str(static_dir())), name="static"),
     ]
     return Starlette(

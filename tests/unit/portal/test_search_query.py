@@ -78,7 +78,9 @@ def test_like_patterns_make_wildcards_literal(raw: str, patterns: list[str]) -> 
     assert query is not None and query.like_patterns() == patterns
 
 
-@pytest.mark.parametrize(("raw", "indexed"), [("ab", False), ("abc", True), ("+1", False), ("+1 41", True)])
+@pytest.mark.parametrize(
+    ("raw", "indexed"), [("ab", False), ("abc", True), ("+1", False), ("+1 41", True)]
+)
 def test_short_terms_are_not_indexed(raw: str, indexed: bool) -> None:
     query = parse_query(raw)
     assert query is not None and query.indexed is indexed

@@ -31,6 +31,7 @@ from .web.render import make_environment, static_dir
 from .web.reports_api import routes as report_routes
 from .web.review import routes as review_routes
 from .web.support import audit as support_audit
+from .web.support import reports as support_reports
 
 log = logging.getLogger(__name__)
 
@@ -198,6 +199,7 @@ def create_app(
         *live.routes,
         *support.routes,
         *support_audit.routes,
+        *support_reports.routes,
         Mount("/static", app=StaticFiles(directory=str(static_dir())), name="static"),
     ]
     return Starlette(

@@ -32,6 +32,7 @@ from .web.reports_api import routes as report_routes
 from .web.review import routes as review_routes
 from .web.support import audit as support_audit
 from .web.support import reports as support_reports
+from .web.support import templates_admin as support_templates
 
 log = logging.getLogger(__name__)
 
@@ -200,6 +201,7 @@ def create_app(
         *support.routes,
         *support_audit.routes,
         *support_reports.routes,
+        *support_templates.routes,
         Mount("/static", app=StaticFiles(directory=str(static_dir())), name="static"),
     ]
     return Starlette(

@@ -147,7 +147,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         install_redaction()
-        db = Database(settings.database_url)
+        db = Database(settings.database_url, busy_timeout=settings.db_busy_timeout)
         try:
             if not await db.is_migrated():
                 if not migrate:

@@ -25,12 +25,24 @@ from .logs import install_redaction, redact
 from .metrics import Metrics
 from .runtime import Runtime
 from .settings import Settings
-from .web import api, api_crm, archive, links_api, live, ops, pages, support, webhooks
+from .web import (
+    api,
+    api_crm,
+    archive,
+    delay_choice,
+    links_api,
+    live,
+    ops,
+    pages,
+    support,
+    webhooks,
+)
 from .web.errors import HANDLERS
 from .web.render import make_environment, static_dir
 from .web.reports_api import routes as report_routes
 from .web.review import routes as review_routes
 from .web.support import audit as support_audit
+from .web.support import delay_choice as support_delay_choice
 from .web.support import reports as support_reports
 from .web.support import templates_admin as support_templates
 
@@ -196,10 +208,12 @@ def create_app(
         *review_routes,
         *archive.routes,
         *webhooks.routes,
+        *delay_choice.routes,
         *pages.routes,
         *live.routes,
         *support.routes,
         *support_audit.routes,
+        *support_delay_choice.routes,
         *support_reports.routes,
         *support_templates.routes,
         Mount("/static", app=StaticFiles(directory=str(static_dir())), name="static"),

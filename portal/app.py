@@ -17,7 +17,7 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from realtime.hub import create_hub
+from realtime.hub import create_follower_hub, create_hub
 
 from .clock import Clock, utcnow
 from .db import Database, NotMigrated
@@ -25,9 +25,10 @@ from .logs import install_redaction, redact
 from .metrics import Metrics
 from .runtime import Runtime
 from .settings import Settings
-from .web import api, archive, links_api, live, ops, pages, support, webhooks
+from .web import api, archive, links_api, live, ops, pages, screen, support, webhooks
 from .web.errors import HANDLERS
 from .web.render import make_environment, static_dir
+from .web.screen.feed import ScreenFeed
 
 log = logging.getLogger(__name__)
 
@@ -157,6 +158,10 @@ def create_app(
             )
             runtime.broker = hub.broker
             runtime.hub = hub
+            runtime.screen_feed = ScreenFeed(runtime)
+            runtime.screen_hub = create_follower_hub(
+                hub, runtime.screen_feed, channel_for=runtime.channel
+            )
             runtime.link_watch = live.LinkWatch()
             await runtime.broker.start()
             tasks = [asyncio.create_task(runtime.link_watch.run(runtime), name="link-watch")]
@@ -168,6 +173,7 @@ def create_app(
                 with collector:
                     yield
             finally:
+                await runtime.screen_hub.close_all(1012)
                 await hub.close_all(1012)
                 for task in tasks:
                     task.cancel()
@@ -191,6 +197,7 @@ def create_app(
         *pages.routes,
         *live.routes,
         *support.routes,
+        *screen.routes,
         Mount("/static", app=StaticFiles(directory=str(static_dir())), name="static"),
     ]
     return Starlette(

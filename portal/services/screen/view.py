@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from ...models import Notification, ShareLink, table_of
 from ...models_crm import Interaction
 from ...models_screen import CallTask
+from ..archive import redact_tokens
 from ..views import OrderView, Reader, _order_view_by_number, _rows_on
 
 
@@ -138,10 +139,14 @@ def _screen_view(rows: Reader, order_number: str) -> ScreenView | None:
     if order is None:
         return None
     by_order = {"order_id": order.id}
+    links = rows(_LINKS, **by_order)
+    # Notices are shown as sent, but a share-link token in them as the link's id: the screen
+    # (often shared or screenshotted) must not open a customer's page.
+    link_ids = {link.token_hash: link.id for link in links}
     return ScreenView(
         order=order,
-        notifications=tuple(_notification(n) for n in rows(_NOTIFICATIONS, **by_order)),
-        links=tuple(_link(link) for link in rows(_LINKS, **by_order)),
+        notifications=tuple(_notification(n, link_ids) for n in rows(_NOTIFICATIONS, **by_order)),
+        links=tuple(_link(link) for link in links),
         interactions=tuple(_interaction(i) for i in rows(_INTERACTIONS, **by_order)),
         calls=tuple(
             CallView(c.id, c.reason, c.phone, c.state, c.attempts, c.outcome, c.due_at)
@@ -150,7 +155,7 @@ def _screen_view(rows: Reader, order_number: str) -> ScreenView | None:
     )
 
 
-def _notification(n: sa.Row[Any]) -> NotificationView:
+def _notification(n: sa.Row[Any], link_ids: dict[str, int]) -> NotificationView:
     return NotificationView(
         id=n.id,
         kind=n.kind,
@@ -159,8 +164,8 @@ def _notification(n: sa.Row[Any]) -> NotificationView:
         state=n.state,
         attempts=n.attempts,
         template_version=n.template_version,
-        subject=n.subject,
-        body=n.body,
+        subject=redact_tokens(n.subject, link_ids),
+        body=redact_tokens(n.body, link_ids),
         blocked_reason=n.blocked_reason,
         last_error=_last_error(n.errors),
         created_at=n.created_at,

@@ -25,10 +25,14 @@ from .logs import install_redaction, redact
 from .metrics import Metrics
 from .runtime import Runtime
 from .settings import Settings
-from .web import api, archive, links_api, live, ops, pages, screen, support, webhooks
+from .web import api, api_crm, archive, links_api, live, ops, pages, screen, support, webhooks
 from .web.errors import HANDLERS
 from .web.render import make_environment, static_dir
+from .web.reports_api import routes as report_routes
+from .web.review import routes as review_routes
 from .web.screen.feed import ScreenFeed
+from .web.support import audit as support_audit
+from .web.support import reports as support_reports
 
 log = logging.getLogger(__name__)
 
@@ -143,7 +147,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         install_redaction()
-        db = Database(settings.database_url)
+        db = Database(settings.database_url, busy_timeout=settings.db_busy_timeout)
         try:
             if not await db.is_migrated():
                 if not migrate:
@@ -191,13 +195,18 @@ def create_app(
     routes = [
         *ops.routes,
         *api.routes,
+        *api_crm.routes,
         *links_api.routes,
+        *report_routes,
+        *review_routes,
         *archive.routes,
         *webhooks.routes,
         *pages.routes,
         *live.routes,
         *support.routes,
         *screen.routes,
+        *support_audit.routes,
+        *support_reports.routes,
         Mount("/static", app=StaticFiles(directory=str(static_dir())), name="static"),
     ]
     return Starlette(
@@ -209,11 +218,16 @@ def create_app(
 
 
 def _background_tasks(runtime: Runtime, dispatcher: bool) -> list[asyncio.Task[None]]:
+    from .services.audit_findings import AuditSchedule
     from .services.dispatch import start_in_process_dispatcher
 
-    if not dispatcher:
-        return []
-    return [start_in_process_dispatcher(runtime)]
+    tasks = []
+    if runtime.settings.audit_interval > 0:
+        schedule = AuditSchedule(runtime, runtime.settings.audit_interval)
+        tasks.append(asyncio.create_task(schedule.run(), name="scheduled-audit"))
+    if dispatcher:
+        tasks.append(start_in_process_dispatcher(runtime))
+    return tasks
 
 
 Handler = Callable[[Request], Awaitable[Response]]

@@ -44,7 +44,9 @@ def after_call(
     if outcome not in UNREACHED:
         raise ValidationFailed(
             "only a call that did not reach the customer can be rescheduled",
-            details=[{"loc": ["reschedule_at"], "msg": "only an unreached customer is rescheduled"}],
+            details=[
+                {"loc": ["reschedule_at"], "msg": "only an unreached customer is rescheduled"}
+            ],
         )
     if reschedule_at <= now:
         raise ValidationFailed(

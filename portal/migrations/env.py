@@ -9,6 +9,7 @@ from sqlmodel import SQLModel
 import portal.models
 import portal.models_crm
 import portal.models_records
+import portal.models_reports
 import portal.models_screen
 import portal.models_staff  # noqa: F401
 

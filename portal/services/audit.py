@@ -11,17 +11,22 @@ from sqlalchemy import select
 from sqlmodel import col
 
 from ..db import Database
+from ..domain.status import OrderStatus
 from ..models import Delay, Notification, Order, Shipment
+from ..notify.kinds import DELAYED, RETRYABLE_STATES, Milestone, NotificationState
 from ..notify.rules import Contact, Rules, idempotency_key, plan
 from .outbox import customer_prefs
 
+S, N = OrderStatus, NotificationState
 STUCK_AFTER = timedelta(hours=1)
 # A notice that says more than the order: e.g. "delivered" sent while the order is not.
 # Each milestone lists the statuses at or after it; a parcel refused at the door goes back
 # to the shop, so "returned" follows "out for delivery" without making its notice untrue.
-_CLAIMS = {
-    "delivered": {"delivered"},
-    "out_for_delivery": {"out_for_delivery", "available_for_pickup", "delivered", "returned"},
+_CLAIMS: dict[str, frozenset[OrderStatus]] = {
+    S.DELIVERED: frozenset({S.DELIVERED}),
+    S.OUT_FOR_DELIVERY: frozenset(
+        {S.OUT_FOR_DELIVERY, S.AVAILABLE_FOR_PICKUP, S.DELIVERED, S.RETURNED}
+    ),
 }
 
 
@@ -31,11 +36,11 @@ def _expected(
     """Idempotency key -> description of every notice the rules say this order should have."""
     prefs = customer_prefs(order)
     contact = Contact(order.customer_email, order.customer_phone)
-    wanted: list[tuple[str, str | None]] = [("placed", None)]
-    wanted += [("shipped", f"shipment-{s.id}") for s in shipments]
-    wanted += [("delayed", f"delay-{d.id}") for d in delays]
-    if order.status == "delivered":
-        wanted.append(("delivered", None))
+    wanted: list[tuple[Milestone, str | None]] = [(S.PLACED, None)]
+    wanted += [(S.SHIPPED, f"shipment-{s.id}") for s in shipments]
+    wanted += [(DELAYED, f"delay-{d.id}") for d in delays]
+    if order.status == S.DELIVERED:
+        wanted.append((S.DELIVERED, None))
     out = {}
     for milestone, ref in wanted:
         for notice in plan(rules, milestone, prefs, contact):
@@ -61,19 +66,19 @@ def audit_order(
             problems.append(f"missing {what} notice ({key})")
     for n in notices:
         claimed = _CLAIMS.get(n.milestone)
-        if n.state == "sent" and claimed is not None and order.status not in claimed:
+        if n.state == N.SENT and claimed is not None and order.status not in claimed:
             problems.append(
                 f"{n.kind} by {n.channel} announced {n.milestone} but the order is {order.status}"
             )
-        if n.state in ("dead", "blocked"):
+        if n.state in (N.DEAD, N.BLOCKED):
             problems.append(
                 f"{n.kind} by {n.channel} is {n.state}: {n.blocked_reason or _last_error(n)}"
             )
-        if n.state in ("pending", "failed") and n.due_at < now - STUCK_AFTER:
+        if n.state in RETRYABLE_STATES and n.due_at < now - STUCK_AFTER:
             problems.append(
                 f"{n.kind} by {n.channel} overdue since {n.due_at.isoformat(timespec='minutes')}"
             )
-        if n.state == "sending" and n.lease_until is not None and n.lease_until < now - STUCK_AFTER:
+        if n.state == N.SENDING and n.lease_until is not None and n.lease_until < now - STUCK_AFTER:
             problems.append(
                 f"{n.kind} by {n.channel} stuck in sending since "
                 f"{n.lease_until.isoformat(timespec='minutes')}"

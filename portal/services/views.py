@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from carriers.links import carrier_name, tracking_url
 
+from ..domain.status import DelayState
 from ..models import (
     Delay,
     Feedback,
@@ -108,7 +109,7 @@ class OrderView:
 
     @property
     def open_delay(self) -> DelayView | None:
-        open_ = [d for d in self.delays if d.state == "open"]
+        open_ = [d for d in self.delays if d.state == DelayState.OPEN]
         return open_[-1] if open_ else None
 
 

@@ -18,7 +18,7 @@ from carriers.base import CarrierAdapter, ParsedWebhook, PayloadError, TrackingU
 from carriers.status import ReasonCode, ShipmentStatus
 
 from ..db import Database
-from ..domain.status import ShipmentState, apply_checkpoint
+from ..domain.status import DelayState, ShipmentState, apply_checkpoint, is_final
 from ..errors import NotFound
 from ..models import Delay, Order, Shipment, WebhookReceipt, table_of
 from ..schemas import DelayCreate
@@ -102,11 +102,16 @@ async def _receipt_id(session: AsyncSession, carrier: str, key: str) -> int | No
 
 
 def stored_body(body: bytes) -> tuple[str, str | None]:
-    """A receipt's body columns: the text as received, plus the exact bytes when not UTF-8."""
+    """A receipt's body columns: the text as received, plus the exact bytes when not UTF-8 or
+    when it holds NUL (PostgreSQL text refuses NUL; such a body is never valid JSON, so it is
+    only ever a dead letter, kept for audit)."""
     try:
-        return body.decode("utf-8"), None
+        text = body.decode("utf-8")
     except UnicodeDecodeError:
         return body.decode("utf-8", errors="replace"), base64.b64encode(body).decode("ascii")
+    if "\x00" in text:
+        return text.replace("\x00", "\ufffd"), base64.b64encode(body).decode("ascii")
+    return text, None
 
 
 def received_body(receipt: WebhookReceipt) -> bytes:
@@ -435,11 +440,11 @@ async def _open_carrier_delay(
     source: str,
 ) -> None:
     """An exception or failed attempt opens a delay, unless one is already open for the shipment."""
-    if order.status in ("delivered", "cancelled", "returned"):
+    if is_final(order.status):
         return
     open_ = await session.execute(
         select(col(Delay.id)).where(
-            col(Delay.shipment_id) == shipment.id, col(Delay.state) == "open"
+            col(Delay.shipment_id) == shipment.id, col(Delay.state) == DelayState.OPEN
         )
     )
     if open_.first() is not None:

@@ -18,6 +18,7 @@ from realtime.websocket import origin_allowed, pump
 from ..models import ShareLink
 from ..runtime import Runtime
 from ..services.links import resolve_link_target
+from ..services.review import ReviewVia, review_link
 from ..services.timeline import Published
 from ..services.views import OrderView, read_order_view_by_number
 from .pages import feedback_csrf
@@ -42,7 +43,7 @@ class OrderFeed:
         settings = self._runtime.settings
         return LiveContext(
             feedback_csrf=feedback_csrf(settings.secret_key, order_number),
-            review_url=settings.review_url,
+            review_url=review_link(settings, order_number, ReviewVia.PAGE),
         )
 
     async def _load(self, topic: str) -> OrderView | None:

@@ -17,6 +17,7 @@ from ..schemas import ORDER_NUMBER_RE
 from ..security import constant_time_equal, sign
 from ..services.feedback import save_feedback, validate_feedback
 from ..services.links import count_use, issue_link, resolve_link
+from ..services.review import ReviewVia, review_link
 from ..services.screen.bell import screen_bell
 from ..services.timeline import lock_order_by_id
 from ..services.views import OrderView, load_order_view
@@ -38,7 +39,7 @@ def _live_context(request: Request, order: Order, error: str | None = None) -> L
     settings = request.app.state.runtime.settings
     return LiveContext(
         feedback_csrf=feedback_csrf(settings.secret_key, order.order_number),
-        review_url=settings.review_url,
+        review_url=review_link(settings, order.order_number, ReviewVia.PAGE),
         feedback_error=error,
     )
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from ..domain.status import EventKind, OrderStatus
 from ..services.views import EventView, OrderView
 from . import presenters
 
@@ -41,6 +42,11 @@ def make_environment(directory: Path | None = None) -> Environment:
         local_time=presenters.local_time,
         mask_email=presenters.mask_email,
         progress_steps=presenters.progress_steps,
+        is_final=presenters.is_final,
+        is_trouble=presenters.is_trouble,
+        shows_delay=presenters.shows_delay,
+        S=OrderStatus,
+        K=EventKind,
     )
     return env
 

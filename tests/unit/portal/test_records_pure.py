@@ -99,3 +99,22 @@ def test_audit_interval(tmp_path: Path, value: str | None, seconds: float) -> No
 def test_audit_interval_refuses(tmp_path: Path, value: str) -> None:
     with pytest.raises(SettingsError, match="PORTAL_AUDIT_INTERVAL"):
         load_settings({"PORTAL_INSTANCE_DIR": str(tmp_path), "PORTAL_AUDIT_INTERVAL": value})
+
+
+def test_reconcile_sorts_findings_into_new_seen_again_and_resolved() -> None:
+    from portal.services.audit_findings import finding_key, reconcile
+
+    still = {"order_number": "A1", "problem": "missing shipping by email notice (k1)"}
+    fixed_key = finding_key("A2", "delay by sms is dead: bounced")
+    new = {"order_number": "A3", "problem": "delivery by email overdue since 2027-03-01T10:00"}
+    changes = reconcile({finding_key(**still): 7, fixed_key: 9}, [still, new, dict(new)])
+    assert changes.seen_again == [7]
+    assert changes.resolved == [9]
+    assert changes.new == [{**new, "key": finding_key(**new)}]  # the repeat is one finding
+
+
+def test_finding_keys_tell_orders_and_problems_apart() -> None:
+    from portal.services.audit_findings import finding_key
+
+    keys = {finding_key("A1", "p"), finding_key("A1", "q"), finding_key("A2", "p")}
+    assert len(keys) == 3 and finding_key("A1", "p") == finding_key("A1", "p")

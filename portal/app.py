@@ -25,14 +25,28 @@ from .logs import install_redaction, redact
 from .metrics import Metrics
 from .runtime import Runtime
 from .settings import Settings
-from .web import api, api_crm, archive, links_api, live, ops, pages, screen, support, webhooks
+from .web import (
+    api,
+    api_crm,
+    archive,
+    delay_choice,
+    links_api,
+    live,
+    ops,
+    pages,
+    screen,
+    support,
+    webhooks,
+)
 from .web.errors import HANDLERS
 from .web.render import make_environment, static_dir
 from .web.reports_api import routes as report_routes
 from .web.review import routes as review_routes
 from .web.screen.feed import ScreenFeed
 from .web.support import audit as support_audit
+from .web.support import delay_choice as support_delay_choice
 from .web.support import reports as support_reports
+from .web.support import templates_admin as support_templates
 
 log = logging.getLogger(__name__)
 
@@ -201,12 +215,15 @@ def create_app(
         *review_routes,
         *archive.routes,
         *webhooks.routes,
+        *delay_choice.routes,
         *pages.routes,
         *live.routes,
         *support.routes,
         *screen.routes,
         *support_audit.routes,
+        *support_delay_choice.routes,
         *support_reports.routes,
+        *support_templates.routes,
         Mount("/static", app=StaticFiles(directory=str(static_dir())), name="static"),
     ]
     return Starlette(

@@ -48,90 +48,97 @@ CARRIERS = ("ups", "dhl", "fedex", "usps", "gls")
 KINDS = (("order_confirmation", "email"), ("shipping", "sms"), ("delivery", "email"))
 
 
-def _order_rows(start: int, stop: int, now: datetime) -> dict[str, list[dict[str, Any]]]:
-    rows: dict[str, list[dict[str, Any]]] = {
-        "orders": [],
-        "shipments": [],
-        "events": [],
-        "notifications": [],
-        "delays": [],
-        "feedback": [],
+def _order(i: int, created: datetime, delivered: datetime, promised: date) -> dict[str, Any]:
+    return {
+        "id": i + 1,
+        "order_number": f"B{i:07d}",
+        "status": "delivered",
+        "customer_name": "Bench",
+        "customer_email": "bench@example.com",
+        "customer_email_norm": "bench@example.com",
+        "locale": ("en", "es")[i % 2],
+        "timezone": "UTC",
+        "opt_out_channels": "",
+        "promised_deliver_by": promised,
+        "estimated_delivery": promised,
+        "last_seq": 10,
+        "created_at": created,
+        "updated_at": delivered,
+        "delivered_at": delivered,
     }
+
+
+def _shipment(i: int, created: datetime, delivered: datetime, promised: date) -> dict[str, Any]:
+    return {
+        "id": i + 1,
+        "order_id": i + 1,
+        "carrier": CARRIERS[i % len(CARRIERS)],
+        "tracking_number": f"T{i:09d}",
+        "status": "delivered",
+        "milestone": "delivered",
+        "estimated_delivery": promised - timedelta(days=i % 3),
+        "shipped_at": created + timedelta(days=1),
+        "delivered_at": delivered,
+        "created_at": created + timedelta(days=1),
+    }
+
+
+def _events(i: int, created: datetime) -> list[dict[str, Any]]:
+    return [
+        {
+            "order_id": i + 1,
+            "seq": seq,
+            "kind": "checkpoint",
+            "occurred_at": created + timedelta(hours=seq * 4),
+            "recorded_at": created + timedelta(hours=seq * 4),
+            "message": "scan",
+            "source": "bench",
+            "applied": True,
+        }
+        for seq in range(1, 11)
+    ]
+
+
+def _notifications(i: int, created: datetime) -> list[dict[str, Any]]:
+    rows = []
+    for n, (kind, channel) in enumerate(KINDS):
+        at = created + timedelta(days=n)
+        rows.append(
+            {
+                "order_id": i + 1,
+                "idempotency_key": f"{i}:{kind}:{channel}",
+                "kind": kind,
+                "channel": channel,
+                "milestone": "placed",
+                "event_seq": n + 1,
+                "facts": "{}",
+                "recipient": "bench@example.com",
+                "locale": ("en", "es")[i % 2],
+                "state": ("sent", "sent", "sent", "failed", "dead")[i % 5],
+                "template_version": 1 + i % 2,
+                "subject": "",
+                "body": "bench",
+                "attempts": 1,
+                "errors": "[]",
+                "created_at": at,
+                "due_at": at,
+                "sent_at": at + timedelta(seconds=1 + i % 30),
+            }
+        )
+    return rows
+
+
+def _order_rows(start: int, stop: int, now: datetime) -> dict[str, list[dict[str, Any]]]:
+    rows: dict[str, list[dict[str, Any]]] = {name: [] for name in TABLES}
     for i in range(start, stop):
         # Spread over 180 days, all delivered by now (two to five days after the order).
         created = now - timedelta(days=7 + (i * 7919) % 173, minutes=i % 1440)
         delivered = created + timedelta(days=2 + i % 4)
         promised = (created + timedelta(days=4)).date()
-        rows["orders"].append(
-            {
-                "id": i + 1,
-                "order_number": f"B{i:07d}",
-                "status": "delivered",
-                "customer_name": "Bench",
-                "customer_email": "bench@example.com",
-                "customer_email_norm": "bench@example.com",
-                "locale": ("en", "es")[i % 2],
-                "timezone": "UTC",
-                "opt_out_channels": "",
-                "promised_deliver_by": promised,
-                "estimated_delivery": promised,
-                "last_seq": 10,
-                "created_at": created,
-                "updated_at": delivered,
-                "delivered_at": delivered,
-            }
-        )
-        rows["shipments"].append(
-            {
-                "id": i + 1,
-                "order_id": i + 1,
-                "carrier": CARRIERS[i % len(CARRIERS)],
-                "tracking_number": f"T{i:09d}",
-                "status": "delivered",
-                "milestone": "delivered",
-                "estimated_delivery": promised - timedelta(days=i % 3),
-                "shipped_at": created + timedelta(days=1),
-                "delivered_at": delivered,
-                "created_at": created + timedelta(days=1),
-            }
-        )
-        for seq in range(1, 11):
-            rows["events"].append(
-                {
-                    "order_id": i + 1,
-                    "seq": seq,
-                    "kind": "checkpoint",
-                    "occurred_at": created + timedelta(hours=seq * 4),
-                    "recorded_at": created + timedelta(hours=seq * 4),
-                    "message": "scan",
-                    "source": "bench",
-                    "applied": True,
-                }
-            )
-        for n, (kind, channel) in enumerate(KINDS):
-            at = created + timedelta(days=n)
-            rows["notifications"].append(
-                {
-                    "order_id": i + 1,
-                    "idempotency_key": f"{i}:{kind}:{channel}",
-                    "kind": kind,
-                    "channel": channel,
-                    "milestone": "placed",
-                    "event_seq": n + 1,
-                    "facts": "{}",
-                    "recipient": "bench@example.com",
-                    "locale": ("en", "es")[i % 2],
-                    "state": ("sent", "sent", "sent", "failed", "dead")[i % 5],
-                    "template_version": 1 + i % 2,
-                    "subject": "",
-                    "body": "bench",
-                    "attempts": 1,
-                    "errors": "[]",
-                    "created_at": at,
-                    "due_at": at,
-                    "sent_at": at + timedelta(seconds=1 + i % 30),
-                }
-            )
+        rows["orders"].append(_order(i, created, delivered, promised))
+        rows["shipments"].append(_shipment(i, created, delivered, promised))
+        rows["events"].extend(_events(i, created))
+        rows["notifications"].extend(_notifications(i, created))
         if i % 10 == 0:
             rows["delays"].append(
                 {

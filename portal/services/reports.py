@@ -12,6 +12,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from carriers.status import ShipmentStatus
+
 from ..domain.kpis import INQUIRY_WINDOW, Period
 from ..domain.report import (
     Report,
@@ -26,6 +28,7 @@ from ..domain.report import (
 )
 from ..models import Delay, Feedback, Notification, Order, Shipment, TemplateVersion, table_of
 from ..models_reports import ReviewClick, ShipmentEstimate
+from ..notify.kinds import NotificationState
 from ..notify.locales import SHIPPED_LOCALES, resolve_locale
 from .report_inquiries import INQUIRIES_RECORDED, UNAVAILABLE, inquiry_figures, sla_section
 from .sql_time import days_between, local_date, seconds_between
@@ -40,7 +43,8 @@ C = table_of(ReviewClick)
 TV = table_of(TemplateVersion)
 
 # The outcomes a notification report counts: sent, or given up on (failed and retrying, dead).
-OUTCOMES = ("sent", "failed", "dead")
+SENT = NotificationState.SENT.value
+OUTCOMES = (SENT, NotificationState.FAILED.value, NotificationState.DEAD.value)
 PERCENTILES = (50, 95)
 
 Bounds = tuple[datetime, datetime] | None
@@ -85,7 +89,7 @@ async def notification_rows(
             sa.func.row_number().over(partition_by=partition, order_by=delta).label("rn"),
             sa.func.count().over(partition_by=partition).label("n"),
         )
-        .where(_within(N.c.created_at, bounds), N.c.state == "sent", N.c.sent_at.is_not(None))
+        .where(_within(N.c.created_at, bounds), N.c.state == SENT, N.c.sent_at.is_not(None))
         .subquery()
     )
     latency = sa.select(
@@ -172,7 +176,10 @@ def _response_figures(order_id: Any) -> tuple[Any, ...]:
 async def feedback_carrier_rows(session: AsyncSession, bounds: Bounds) -> list[Any]:
     """Per carrier: orders delivered in the period that it carried, and their responses."""
     carried = (
-        sa.select(S.c.order_id, S.c.carrier).where(S.c.status != "cancelled").distinct().subquery()
+        sa.select(S.c.order_id, S.c.carrier)
+        .where(S.c.status != ShipmentStatus.CANCELLED.value)
+        .distinct()
+        .subquery()
     )
     query = (
         sa.select(carried.c.carrier, *_response_figures(ORD.c.id))
@@ -197,11 +204,10 @@ async def _locale_case(session: AsyncSession) -> Any:
     return sa.case(mapping, value=N.c.locale, else_=N.c.locale)
 
 
-async def version_figures(session: AsyncSession, bounds: Bounds, zone: str) -> list[VersionFigures]:
-    """Per kind, channel, locale and template version of notices sent: what followed them."""
-    dialect = session.get_bind().dialect.name
+async def _received(session: AsyncSession, bounds: Bounds) -> Any:
+    """Per notice version and order: when the order first got it and how many it got."""
     locale = (await _locale_case(session)).label("locale")
-    received = (
+    return (
         sa.select(
             N.c.kind,
             N.c.channel,
@@ -212,7 +218,7 @@ async def version_figures(session: AsyncSession, bounds: Bounds, zone: str) -> l
             sa.func.count().label("sent"),
         )
         .where(
-            N.c.state == "sent",
+            N.c.state == SENT,
             N.c.template_version.is_not(None),
             N.c.sent_at.is_not(None),
             _within(N.c.sent_at, bounds),
@@ -220,6 +226,32 @@ async def version_figures(session: AsyncSession, bounds: Bounds, zone: str) -> l
         .group_by(N.c.kind, N.c.channel, locale, N.c.template_version, N.c.order_id)
         .subquery()
     )
+
+
+def _version_row(row: Any, inquiries_recorded: bool) -> VersionFigures:
+    kind, channel, locale, version, sent, orders, feedback, rating_sum = row[:8]
+    clicks, responses, delivered, delivered_on_time, inquiry_count = row[8:]
+    return VersionFigures(
+        kind=kind,
+        channel=channel,
+        locale=locale,
+        version=int(version),
+        sent=int(sent),
+        orders=int(orders),
+        delivered=int(delivered),
+        delivered_on_time=int(delivered_on_time),
+        feedback=int(feedback),
+        rating_sum=None if rating_sum is None else float(rating_sum),
+        clicks=int(clicks),
+        responses=int(responses),
+        inquiries_48h=int(inquiry_count or 0) if inquiries_recorded else None,
+    )
+
+
+async def version_figures(session: AsyncSession, bounds: Bounds, zone: str) -> list[VersionFigures]:
+    """Per kind, channel, locale and template version of notices sent: what followed them."""
+    dialect = session.get_bind().dialect.name
+    received = await _received(session, bounds)
     r = received.c
     after = sa.and_(ORD.c.delivered_at.is_not(None), ORD.c.delivered_at >= r.first_sent)
     on_time = sa.and_(
@@ -243,28 +275,8 @@ async def version_figures(session: AsyncSession, bounds: Bounds, zone: str) -> l
         )
         .group_by(r.kind, r.channel, r.locale, r.version)
     )
-    figures = []
-    for row in (await session.execute(query)).all():
-        kind, channel, loc, version, sent, orders, feedback, rating_sum = row[:8]
-        clicks, responses, delivered, delivered_on_time, inquiry_count = row[8:]
-        figures.append(
-            VersionFigures(
-                kind=kind,
-                channel=channel,
-                locale=loc,
-                version=int(version),
-                sent=int(sent),
-                orders=int(orders),
-                delivered=int(delivered),
-                delivered_on_time=int(delivered_on_time),
-                feedback=int(feedback),
-                rating_sum=None if rating_sum is None else float(rating_sum),
-                clicks=int(clicks),
-                responses=int(responses),
-                inquiries_48h=None if inquiries is None else int(inquiry_count or 0),
-            )
-        )
-    return figures
+    rows = (await session.execute(query)).all()
+    return [_version_row(row, inquiries is not None) for row in rows]
 
 
 async def build_report(session: AsyncSession, period: Period) -> Report:

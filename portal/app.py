@@ -26,6 +26,7 @@ from .metrics import Metrics
 from .runtime import Runtime
 from .settings import Settings
 from .web import api, api_crm, archive, links_api, live, ops, pages, support, webhooks
+from .web.deadline import BodyDeadline
 from .web.errors import HANDLERS
 from .web.render import make_environment, static_dir
 from .web.reports_api import routes as report_routes
@@ -206,7 +207,10 @@ def create_app(
         routes=routes,
         lifespan=lifespan,
         exception_handlers=HANDLERS,
-        middleware=[Middleware(SecurityHeaders, metrics_of=metrics_of)],
+        middleware=[
+            Middleware(SecurityHeaders, metrics_of=metrics_of),
+            Middleware(BodyDeadline, seconds=settings.body_timeout),
+        ],
     )
 
 

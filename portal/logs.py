@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
+from typing import Any
 
 _TOKEN = re.compile(r"/t/[A-Za-z0-9_-]{8,}")
 
@@ -24,9 +26,32 @@ class RedactTokens(logging.Filter):
         return True
 
 
+def _redacting_factory(
+    previous: Callable[..., logging.LogRecord],
+) -> Callable[..., logging.LogRecord]:
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        RedactTokens().filter(record)
+        if record.exc_info and not record.exc_text:
+            # A traceback's messages may quote a path; formatters use exc_text when it is set.
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+        return record
+
+    factory.redacts = True  # type: ignore[attr-defined]
+    return factory
+
+
 def install_redaction() -> None:
-    """Attach the filter to the loggers that print request paths (idempotent)."""
+    """Redact every log record of the process, error tracebacks included (idempotent).
+
+    A record factory reaches records of every logger (a logger's filters see only its own
+    records, not its children's); the filters on the server's loggers stay for records made
+    before the factory was installed.
+    """
     for name in ("uvicorn.error", "uvicorn.access", "uvicorn", "portal.access"):
         logger = logging.getLogger(name)
         if not any(isinstance(f, RedactTokens) for f in logger.filters):
             logger.addFilter(RedactTokens())
+    current = logging.getLogRecordFactory()
+    if not getattr(current, "redacts", False):
+        logging.setLogRecordFactory(_redacting_factory(current))

@@ -25,13 +25,25 @@ from .logs import install_redaction, redact
 from .metrics import Metrics
 from .runtime import Runtime
 from .settings import Settings
-from .web import api, api_crm, archive, links_api, live, ops, pages, support, webhooks
+from .web import (
+    api,
+    api_crm,
+    archive,
+    delay_choice,
+    links_api,
+    live,
+    ops,
+    pages,
+    support,
+    webhooks,
+)
 from .web.deadline import BodyDeadline
 from .web.errors import HANDLERS
 from .web.render import make_environment, static_dir
 from .web.reports_api import routes as report_routes
 from .web.review import routes as review_routes
 from .web.support import audit as support_audit
+from .web.support import delay_choice as support_delay_choice
 from .web.support import reports as support_reports
 
 log = logging.getLogger(__name__)
@@ -198,10 +210,12 @@ def create_app(
         *review_routes,
         *archive.routes,
         *webhooks.routes,
+        *delay_choice.routes,
         *pages.routes,
         *live.routes,
         *support.routes,
         *support_audit.routes,
+        *support_delay_choice.routes,
         *support_reports.routes,
         Mount("/static", app=StaticFiles(directory=str(static_dir())), name="static"),
     ]

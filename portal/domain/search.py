@@ -4,7 +4,8 @@ A query matches an order when any of its terms is a case-insensitive substring o
 number, customer email, customer name, phone (E.164, or its digits) or a tracking number. The
 terms are the query itself plus, when it looks like a phone number, its digits (so
 "(415) 555-2671" finds +14155552671), and, when it is a code typed with spaces, the code without
-them. ``%`` and ``_`` are ordinary characters.
+them (a code has a digit: a name typed with spaces is not one). ``%`` and ``_`` are ordinary
+characters.
 """
 
 from __future__ import annotations
@@ -65,7 +66,7 @@ def parse_query(raw: str | None) -> SearchQuery | None:
         digits = re.sub(r"\D", "", text)
         if len(digits) >= MIN_INDEXED:
             terms.append(digits)
-    if _CODE_WITH_SPACES.match(text):
+    if _CODE_WITH_SPACES.match(text) and any(c.isdigit() for c in text):
         terms.append(re.sub(r"\s+", "", text))
     return SearchQuery(text, tuple(dict.fromkeys(terms)))
 

@@ -21,7 +21,7 @@ from ..services.links import resolve_link_target
 from ..services.review import ReviewVia, review_link
 from ..services.timeline import Published
 from ..services.views import OrderView, read_order_view_by_number
-from .pages import feedback_csrf
+from .pages import choice_csrf, feedback_csrf
 from .render import LiveContext
 
 log = logging.getLogger(__name__)
@@ -44,6 +44,7 @@ class OrderFeed:
         return LiveContext(
             feedback_csrf=feedback_csrf(settings.secret_key, order_number),
             review_url=review_link(settings, order_number, ReviewVia.PAGE),
+            choice_csrf=choice_csrf(settings.secret_key, order_number),
         )
 
     async def _load(self, topic: str) -> OrderView | None:

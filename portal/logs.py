@@ -16,6 +16,16 @@ def redact(text: str) -> str:
     return _TOKEN.sub(r"/\1/<token>", text)
 
 
+def _redacted_arg(arg: object) -> object:
+    if isinstance(arg, str):
+        return redact(arg)
+    if arg is None or isinstance(arg, int | float):
+        return arg
+    text = str(arg)  # a URL or request object prints its path
+    cleaned = redact(text)
+    return arg if cleaned == text else cleaned
+
+
 class RedactTokens(logging.Filter):
     """Rewrites log records whose message or arguments contain a tracking-page path."""
 
@@ -23,7 +33,7 @@ class RedactTokens(logging.Filter):
         if isinstance(record.msg, str):
             record.msg = redact(record.msg)
         if isinstance(record.args, tuple):
-            record.args = tuple(redact(a) if isinstance(a, str) else a for a in record.args)
+            record.args = tuple(_redacted_arg(a) for a in record.args)
         return True
 
 

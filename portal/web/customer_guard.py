@@ -12,6 +12,7 @@ import logging
 import time
 from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 from starlette.datastructures import FormData
 from starlette.requests import Request
@@ -102,16 +103,23 @@ async def explain_gone(request: Request, token: str, now: datetime) -> Response:
 _pending: set[asyncio.Task[None]] = set()
 
 
-def count_view_later(runtime: object, link_id: int, now: datetime) -> None:
+def count_view_later(
+    runtime: Any, link_id: int, now: datetime, *, announce: Any | None = None
+) -> None:
     """Count a page view after the answer, off the GET's path: it cannot fail or slow the page.
 
-    A view that cannot be counted (the database busy past its wait) is logged and dropped.
+    ``announce``: a message published once the count is committed. A view that cannot be
+    counted (the database busy past its wait) is logged and dropped.
     """
 
     async def count() -> None:
         try:
-            async with runtime.db.write() as session:  # type: ignore[attr-defined]
+            async with runtime.db.write() as session:
                 await count_use(session, link_id, now)
+            if announce is not None:
+                visit = runtime.new_uow()
+                visit.published.append(announce)
+                await runtime.after_commit(visit)
         except Exception:
             log.warning("a tracking page view of link %s was not counted", link_id, exc_info=True)
 

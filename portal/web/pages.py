@@ -12,6 +12,7 @@ from ..security import sign
 from ..services.feedback import save_feedback, validate_feedback
 from ..services.links import resolve_link
 from ..services.review import ReviewVia, review_link
+from ..services.screen.bell import screen_bell
 from ..services.timeline import lock_order_by_id
 from ..services.views import OrderView, load_order_view
 from .customer_guard import (
@@ -60,8 +61,11 @@ async def tracking_page(request: Request) -> Response:
             return await explain_gone(request, token, now)
         link, order = found
         view = await load_order_view(session, order)
-    # GET never writes: the view is counted after the answer, where it cannot fail the page.
-    count_view_later(runtime, link.id or 0, now)
+    # GET never writes: the view is counted after the answer, where it cannot fail the page;
+    # then the visit shows on open order screens (the customers' hub drops it: no new event).
+    count_view_later(
+        runtime, link.id or 0, now, announce=screen_bell(view.order_number, view.last_seq)
+    )
     notice = "Thank you for your feedback." if request.query_params.get("thanks") else None
     if request.query_params.get("choice"):
         notice = "Thank you: we have your choice and will be in touch to arrange it."

@@ -130,3 +130,9 @@ def count_view_later(
 
 def page_headers(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     return {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store", **(extra or {})}
+
+
+async def views_counted() -> None:
+    """Wait for the page views being counted now (for tests and an orderly shutdown)."""
+    while _pending:
+        await asyncio.gather(*list(_pending), return_exceptions=True)

@@ -24,8 +24,9 @@ from .db import Database, NotMigrated
 from .logs import install_redaction, redact
 from .metrics import Metrics
 from .runtime import Runtime
+from .services.inquiry_watch import start_inquiry_watch
 from .settings import Settings
-from .web import api, live, ops, pages, support, webhooks
+from .web import api, inquiries_api, live, ops, pages, support, webhooks
 from .web.errors import HANDLERS
 from .web.render import make_environment, static_dir
 
@@ -161,6 +162,7 @@ def create_app(
             await runtime.broker.start()
             tasks = [asyncio.create_task(runtime.link_watch.run(runtime), name="link-watch")]
             tasks.extend(_background_tasks(runtime, dispatcher))
+            tasks.extend(await start_inquiry_watch(runtime))
             app.state.runtime = runtime
             holder["runtime"] = runtime
             collector = tuned_collector() if freeze_heap else nullcontext()
@@ -174,6 +176,7 @@ def create_app(
                 for task in tasks:
                     with suppress(asyncio.CancelledError, Exception):
                         await task
+                await runtime.inquiry_bell.stop()
                 await runtime.broker.stop()
         finally:
             await db.dispose()
@@ -185,6 +188,7 @@ def create_app(
     routes = [
         *ops.routes,
         *api.routes,
+        *inquiries_api.routes,
         *webhooks.routes,
         *pages.routes,
         *live.routes,

@@ -50,6 +50,8 @@ class Runtime:
         self.notifier = Notifier.from_settings(settings)
         self.link_watch: Any = None
         self.dispatcher: Any = None
+        self.inquiry_bell: Any = None  # portal.services.inquiry_watch.InquiryBell
+        self.breach_watcher: Any = None  # portal.services.inquiry_watch.BreachWatcher
         self.page_globals = {
             "shop_name": settings.shop_name,
             "support_email": settings.support_email,
@@ -92,6 +94,8 @@ class Runtime:
                 )
         if uow.notifications and self.dispatcher is not None:
             self.dispatcher.wake()
+        if uow.inquiries and self.inquiry_bell is not None:
+            await self.inquiry_bell.ring([i for i in uow.inquiries if i is not None])
 
     async def on_shipment_registered(
         self, session: AsyncSession, uow: UnitOfWork, order: Order, shipment: Shipment

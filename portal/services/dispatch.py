@@ -17,7 +17,7 @@ import os
 import random
 import socket
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -29,6 +29,7 @@ from sqlmodel import col
 
 from ..clock import Clock, utcnow
 from ..db import Database
+from ..domain.mail_tags import make_tag, tagged_address
 from ..models import Notification, Order, ShareLink, Shipment
 from ..notify.channels.base import (
     ChannelError,
@@ -46,6 +47,7 @@ from ..notify.gate import OrderFacts, check
 from ..notify.kinds import Milestone
 from ..settings import Settings
 from ..web.presenters import zone
+from .inquiry_replies import mark_replies_sent, message_of_key
 from .outbox import OUTBOX_CHANNEL, NoticeFacts, customer_prefs, gate_notice
 
 log = logging.getLogger(__name__)
@@ -144,6 +146,8 @@ class Dispatcher:
         self._wake = asyncio.Event()
         self._calls = CallTaskLog(settings.instance_dir)
         self._email_domain = sender_domain(settings.email_from)
+        # Told the inquiries whose replies were sent, after commit (the portal's bell).
+        self.on_inquiries: Callable[[list[int]], Awaitable[None]] | None = None
 
     def wake(self) -> None:
         self._wake.set()
@@ -448,7 +452,7 @@ class Dispatcher:
                     html=row.html,
                     unsubscribe_url=facts.portal_url.rstrip("/") + "/unsubscribe",
                     message_id=f"<{row.idempotency_key.replace(':', '.')}@{self._email_domain}>",
-                    reply_to=self.settings.support_email,
+                    reply_to=reply_to_address(self.settings, row),
                 )
             )
         if row.channel == "sms":
@@ -470,6 +474,7 @@ class Dispatcher:
         sent = [o for o in outcomes if o.state == "sent"]
         others = [o for o in outcomes if o.state != "sent"]
         recorded: set[int | None] = set()
+        inquiries: list[int] = []
         async with self.db.write() as session:
             conn = await session.connection()
             if sent:
@@ -487,6 +492,10 @@ class Dispatcher:
                     .returning(col(Notification.id))
                 )
                 recorded.update(result.scalars())
+                replies = [o.row.idempotency_key for o in sent if o.row.id in recorded]
+                inquiries = await mark_replies_sent(
+                    session, replies, policy=self.settings.sla_policy, now=now
+                )
             for outcome in others:
                 result = await conn.execute(
                     update(Notification)
@@ -495,6 +504,8 @@ class Dispatcher:
                     .returning(col(Notification.id))
                 )
                 recorded.update(result.scalars())
+        if sent and inquiries and self.on_inquiries is not None:
+            await self.on_inquiries(inquiries)
         for outcome in outcomes:
             if outcome.row.id not in recorded:
                 if outcome.state == "sent":
@@ -506,6 +517,20 @@ class Dispatcher:
                 continue
             if self.metrics is not None:
                 self.metrics.notifications.labels(outcome.row.channel, outcome.state).inc()
+
+
+def reply_to_address(settings: Settings, row: Notification) -> str:
+    """Where the customer's reply goes: with PORTAL_INBOUND_ADDRESS, a tagged address that
+    `portal mail-in` matches to the inquiry (a reply) or the order (any other notice)."""
+    if not settings.inbound_address:
+        return settings.support_email
+    message_id = message_of_key(row.idempotency_key)
+    tag = (
+        make_tag("m", message_id, settings.secret_key)
+        if message_id is not None
+        else make_tag("o", row.order_id, settings.secret_key)
+    )
+    return tagged_address(settings.inbound_address, tag)
 
 
 def _values(outcome: RowOutcome, now: datetime) -> dict[str, Any]:
@@ -640,6 +665,12 @@ def start_in_process_dispatcher(runtime: Any) -> asyncio.Task[None]:
         metrics=runtime.metrics,
     )
     runtime.dispatcher = dispatcher
+
+    async def tell_inquiries(ids: list[int]) -> None:
+        if runtime.inquiry_bell is not None:
+            await runtime.inquiry_bell.ring(ids)
+
+    dispatcher.on_inquiries = tell_inquiries
 
     async def run() -> None:
         try:

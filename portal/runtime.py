@@ -94,8 +94,23 @@ class Runtime:
                 )
         if uow.notifications and self.dispatcher is not None:
             self.dispatcher.wake()
-        if uow.inquiries and self.inquiry_bell is not None:
-            await self.inquiry_bell.ring([i for i in uow.inquiries if i is not None])
+        await self._inquiries_after_commit(uow)
+
+    async def _inquiries_after_commit(self, uow: UnitOfWork) -> None:
+        """Announce changed inquiries; raise priorities after order changes that may."""
+        from .services.inquiries import may_raise_priority, raise_after_order_changes
+
+        changed = [i for i in uow.inquiries if i is not None]
+        urgent = {p.order_number for p in uow.published if may_raise_priority(p.kind, p.status)}
+        if urgent:
+            try:
+                changed += await raise_after_order_changes(
+                    self.db, self.new_uow, self.settings.sla_policy, self.clock(), urgent
+                )
+            except Exception:
+                log.exception("raising inquiry priorities after a change to %s failed", urgent)
+        if changed and self.inquiry_bell is not None:
+            await self.inquiry_bell.ring(changed)
 
     async def on_shipment_registered(
         self, session: AsyncSession, uow: UnitOfWork, order: Order, shipment: Shipment

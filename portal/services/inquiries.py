@@ -333,3 +333,43 @@ async def _add_message(
         append_event(work.session, work.uow, order, now=work.now, kind="inquiry",
                      occurred_at=work.now, message=text, source="inquiry")  # fmt: skip
     return message
+
+
+# Published order events after which an order's open inquiries may need a higher priority.
+URGENT_KINDS = frozenset({"delay"})
+URGENT_STATUSES = frozenset({"attempt_failed", "exception", "out_for_delivery"})
+
+
+def may_raise_priority(kind: str, status: str | None) -> bool:
+    return kind in URGENT_KINDS or status in URGENT_STATUSES
+
+
+async def raise_after_order_changes(
+    db: Any, uow_factory: Any, policy: SlaPolicy, now: datetime, order_numbers: set[str]
+) -> list[int]:
+    """After an order change committed: raise its open inquiries' priority in a transaction of
+    their own (a read first, so orders without open inquiries cost one indexed query)."""
+    async with db.read() as session:
+        found = (
+            await session.execute(
+                select(col(Order.id))
+                .join(Inquiry, col(Inquiry.order_id) == col(Order.id))
+                .where(
+                    col(Order.order_number).in_(sorted(order_numbers)),
+                    col(Inquiry.state) != InquiryState.RESOLVED.value,
+                )
+                .distinct()
+            )
+        ).scalars()
+        order_ids = sorted(i for i in found if i is not None)
+    if not order_ids:
+        return []
+    uow = uow_factory()
+    changed: list[int] = []
+    async with db.write() as session:
+        work = Work(session, uow, policy, now)
+        for order_id in order_ids:
+            order = await session.get(Order, order_id, with_for_update=True)
+            if order is not None:
+                changed += await raise_priorities_for_order(work, order)
+    return changed

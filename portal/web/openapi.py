@@ -9,6 +9,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from ..schemas import DelayCreate, LinkCreate, OrderCreate, ShipmentCreate, StatusChange
+from . import openapi_inquiries
 
 _INPUTS: tuple[type[BaseModel], ...] = (
     OrderCreate,
@@ -16,6 +17,7 @@ _INPUTS: tuple[type[BaseModel], ...] = (
     ShipmentCreate,
     DelayCreate,
     LinkCreate,
+    *openapi_inquiries.INPUTS,
 )
 
 
@@ -138,6 +140,7 @@ def _components() -> dict[str, Any]:
         "type": "object",
         "properties": {"notifications": {"type": "array", "items": {"type": "object"}}},
     }
+    schemas.update(openapi_inquiries.SCHEMAS)
     return schemas
 
 
@@ -208,6 +211,7 @@ def openapi_document(base_url: str) -> dict[str, Any]:
             }
         },
     }
+    paths.update(openapi_inquiries.paths(_post, _ok, _error_response))
     return {
         "openapi": "3.1.0",
         "info": {"title": "Tracking portal API", "version": "1"},

@@ -26,9 +26,27 @@ from .metrics import Metrics
 from .runtime import Runtime
 from .services.inquiry_watch import start_inquiry_watch
 from .settings import Settings
-from .web import api, inquiries_api, live, ops, pages, support, webhooks
+from .web import (
+    api,
+    api_crm,
+    archive,
+    delay_choice,
+    inquiries_api,
+    links_api,
+    live,
+    ops,
+    pages,
+    support,
+    webhooks,
+)
 from .web.errors import HANDLERS
 from .web.render import make_environment, static_dir
+from .web.reports_api import routes as report_routes
+from .web.review import routes as review_routes
+from .web.support import audit as support_audit
+from .web.support import delay_choice as support_delay_choice
+from .web.support import reports as support_reports
+from .web.support import templates_admin as support_templates
 
 log = logging.getLogger(__name__)
 
@@ -143,7 +161,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         install_redaction()
-        db = Database(settings.database_url)
+        db = Database(settings.database_url, busy_timeout=settings.db_busy_timeout)
         try:
             if not await db.is_migrated():
                 if not migrate:
@@ -189,10 +207,20 @@ def create_app(
         *ops.routes,
         *api.routes,
         *inquiries_api.routes,
+        *api_crm.routes,
+        *links_api.routes,
+        *report_routes,
+        *review_routes,
+        *archive.routes,
         *webhooks.routes,
+        *delay_choice.routes,
         *pages.routes,
         *live.routes,
         *support.routes,
+        *support_audit.routes,
+        *support_delay_choice.routes,
+        *support_reports.routes,
+        *support_templates.routes,
         Mount("/static", app=StaticFiles(directory=str(static_dir())), name="static"),
     ]
     return Starlette(
@@ -204,11 +232,16 @@ def create_app(
 
 
 def _background_tasks(runtime: Runtime, dispatcher: bool) -> list[asyncio.Task[None]]:
+    from .services.audit_findings import AuditSchedule
     from .services.dispatch import start_in_process_dispatcher
 
-    if not dispatcher:
-        return []
-    return [start_in_process_dispatcher(runtime)]
+    tasks = []
+    if runtime.settings.audit_interval > 0:
+        schedule = AuditSchedule(runtime, runtime.settings.audit_interval)
+        tasks.append(asyncio.create_task(schedule.run(), name="scheduled-audit"))
+    if dispatcher:
+        tasks.append(start_in_process_dispatcher(runtime))
+    return tasks
 
 
 Handler = Callable[[Request], Awaitable[Response]]

@@ -12,7 +12,18 @@ from collections.abc import Sequence
 
 from .settings import Settings, SettingsError, load_settings
 
-COMMANDS = ("serve", "demo", "migrate", "dispatch", "audit", "link", "api-key", "user", "webhooks")
+COMMANDS = (
+    "serve",
+    "demo",
+    "migrate",
+    "dispatch",
+    "audit",
+    "link",
+    "api-key",
+    "user",
+    "webhooks",
+    "archive",
+)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -43,9 +54,12 @@ def _parser() -> argparse.ArgumentParser:
     audit = sub.add_parser("audit", help="check that orders and their notifications agree")
     audit.add_argument("--json", action="store_true")
 
-    link = sub.add_parser("link", help="print a new share link for an order")
+    link = sub.add_parser("link", help="print a new share link, or list or revoke an order's links")
     link.add_argument("order_number")
     link.add_argument("--days", type=int, default=30, help="days until the link expires (0: never)")
+    link_what = link.add_mutually_exclusive_group()
+    link_what.add_argument("--list", action="store_true", help="list the order's links (no tokens)")
+    link_what.add_argument("--revoke", type=int, metavar="ID", help="revoke the link with this id")
 
     api_key = sub.add_parser("api-key", help="manage API keys")
     api_key_sub = api_key.add_subparsers(dest="action", required=True)
@@ -71,6 +85,14 @@ def _parser() -> argparse.ArgumentParser:
         "--outcome", choices=("applied", "duplicate", "unmatched", "dead_letter", "replayed")
     )
     listing.add_argument("--limit", type=int, default=50)
+
+    archive = sub.add_parser("archive", help="archive orders' records for audit")
+    archive_sub = archive.add_subparsers(dest="action", required=True)
+    export = archive_sub.add_parser(
+        "export", help="one <order_number>.json.gz per order changed since a date"
+    )
+    export.add_argument("--since", required=True, help="ISO date (UTC) or date-time")
+    export.add_argument("--out", required=True, help="folder for the files (created if missing)")
     return parser
 
 

@@ -112,6 +112,8 @@ def cmd_audit(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_link(settings: Settings, args: argparse.Namespace) -> int:
+    if args.list or args.revoke is not None:
+        return _link_list_or_revoke(settings, args)
     from .clock import utcnow
     from .services.links import issue_link
     from .services.timeline import lock_order
@@ -136,6 +138,34 @@ def cmd_link(settings: Settings, args: argparse.Namespace) -> int:
             await db.dispose()
 
     print(asyncio.run(run()))
+    return 0
+
+
+def _link_list_or_revoke(settings: Settings, args: argparse.Namespace) -> int:
+    from .errors import PortalError
+    from .services.screen.link_cli import list_order_links, revoke_from_cli
+
+    async def run() -> Any:
+        db = await _with_db(settings)
+        try:
+            if args.list:
+                return await list_order_links(db, args.order_number)
+            return await revoke_from_cli(settings, db, args.order_number, args.revoke)
+        except PortalError as exc:
+            raise CommandError(exc.message) from None
+        finally:
+            await db.dispose()
+
+    result = asyncio.run(run())
+    if args.list:
+        for link in result:
+            state = "revoked " + link["revoked_at"] if link["revoked_at"] else "live"
+            print(
+                f"{link['id']}\t{link['created_at']}\t{link['created_by']}\t{state}\t"
+                f"expires {link['expires_at'] or 'never'}\tuses {link['use_count']}"
+            )
+    else:
+        print(f"link {result['id']} revoked at {result['revoked_at']}")
     return 0
 
 
@@ -230,3 +260,28 @@ def cmd_webhooks(settings: Settings, args: argparse.Namespace) -> int:
     result = asyncio.run(replay_receipt(settings, args.id))
     print(json.dumps(result))
     return 0 if result["outcome"] in ("applied", "unmatched", "duplicate") else 1
+
+
+def cmd_archive(settings: Settings, args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .services.archive_export import export_archives, parse_since
+
+    try:
+        since = parse_since(args.since)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+
+    async def run() -> tuple[int, int]:
+        db = await _with_db(settings)
+        try:
+            result = await export_archives(db, since, out)
+            return result.orders, result.bytes_written
+        finally:
+            await db.dispose()
+
+    orders, size = asyncio.run(run())
+    print(f"{orders} order(s) archived to {out} ({size} bytes); nothing was deleted")
+    return 0

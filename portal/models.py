@@ -221,6 +221,8 @@ class WebhookReceipt(SQLModel, table=True):
     dedupe_key: str = Field(max_length=200)
     outcome: str = Field(max_length=16, index=True)
     body: str = _text(nullable=False)
+    # The exact bytes, base64, when the body is not UTF-8 (``body`` then holds a readable copy).
+    body_base64: str | None = _text()
     headers: str = _text(nullable=False)
     error: str | None = Field(default=None, max_length=1000)
     tracking_numbers: str = Field(default="", max_length=1000)

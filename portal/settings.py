@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .domain.sla import DEFAULT_POLICY, SlaPolicy
 from .sla_policy import PolicyError, load_policy_file
@@ -49,8 +50,13 @@ class Settings:
     shop_name: str = "Our shop"
     support_email: str = "support@localhost"
     review_url: str | None = None
+    shop_timezone: str = "UTC"
     notification_rules_file: Path | None = None
     secret_key_generated: bool = False
+    db_busy_timeout: float = 10.0
+    body_timeout: float = 10.0
+    # Seconds between scheduled audits in the server (0: none; `portal audit` still works).
+    audit_interval: float = 3600.0
     sla_policy: SlaPolicy = DEFAULT_POLICY
     # Replies to email come back here: Reply-To is <local>+<tag>@<domain> (portal mail-in).
     inbound_address: str | None = None
@@ -132,6 +138,45 @@ def _webhook_secrets(env: Mapping[str, str]) -> dict[str, tuple[str, ...]]:
     return found
 
 
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    value = _optional(env, name)
+    if value is None:
+        return default
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number of seconds, got {value!r}") from None
+    if not 0 < seconds <= 3600:
+        raise SettingsError(f"{name} must be between 0 and 3600 seconds, got {value!r}")
+    return seconds
+
+
+def _shop_timezone(env: Mapping[str, str]) -> str:
+    value = _optional(env, "PORTAL_SHOP_TIMEZONE") or "UTC"
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(
+            f"PORTAL_SHOP_TIMEZONE must be an IANA time zone such as Europe/London, got {value!r}"
+        ) from None
+    return value
+
+
+def _audit_interval(env: Mapping[str, str]) -> float:
+    value = _optional(env, "PORTAL_AUDIT_INTERVAL")
+    if value is None:
+        return 3600.0
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise SettingsError(
+            f"PORTAL_AUDIT_INTERVAL must be a number of seconds, got {value!r}"
+        ) from None
+    if not seconds >= 0 or seconds == float("inf"):
+        raise SettingsError("PORTAL_AUDIT_INTERVAL must be 0 (off) or a positive number of seconds")
+    return seconds
+
+
 def _sla_policy(env: Mapping[str, str]) -> SlaPolicy:
     value = _optional(env, "PORTAL_SLA_POLICIES")
     if value is None:
@@ -174,6 +219,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     if not _INSTANCE_NAME.match(instance):
         raise SettingsError("PORTAL_INSTANCE may hold only letters, digits, '.', '_' and '-'")
     rules_file = _optional(env, "PORTAL_NOTIFICATION_RULES")
+    review_url = _optional(env, "PORTAL_REVIEW_URL")
+    if review_url is not None:
+        _check_http_url("PORTAL_REVIEW_URL", review_url)
+    shop_timezone = _shop_timezone(env)
     database_url = _database_url(env, instance_dir)
     secret_key, generated = _secret_key(env, instance_dir)
     if generated and not _warned:
@@ -198,9 +247,13 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         webhook_secrets=_webhook_secrets(env),
         shop_name=_optional(env, "PORTAL_SHOP_NAME") or "Our shop",
         support_email=_optional(env, "PORTAL_SUPPORT_EMAIL") or "support@localhost",
-        review_url=_optional(env, "PORTAL_REVIEW_URL"),
+        review_url=review_url,
+        shop_timezone=shop_timezone,
         notification_rules_file=Path(rules_file) if rules_file else None,
         secret_key_generated=generated,
+        db_busy_timeout=_seconds(env, "PORTAL_DB_BUSY_TIMEOUT", 10.0),
+        body_timeout=_seconds(env, "PORTAL_BODY_TIMEOUT", 10.0),
+        audit_interval=_audit_interval(env),
         sla_policy=_sla_policy(env),
         inbound_address=_inbound_address(env),
     )

@@ -56,6 +56,8 @@ ORDER_RANK: dict[OrderStatus, int] = {
 SHOP_SETTABLE = frozenset({OrderStatus.PROCESSING, OrderStatus.PACKED, OrderStatus.CANCELLED})
 CANCELLABLE = frozenset({OrderStatus.PLACED, OrderStatus.PROCESSING, OrderStatus.PACKED})
 FINAL = frozenset({OrderStatus.DELIVERED, OrderStatus.RETURNED, OrderStatus.CANCELLED})
+# Final statuses that end an order without delivering it.
+STOPPED = FINAL - {OrderStatus.DELIVERED}
 
 SHIPMENT_RANK: dict[ShipmentStatus, int] = {
     ShipmentStatus.PRE_TRANSIT: 0,
@@ -70,6 +72,34 @@ TROUBLE = frozenset({ShipmentStatus.EXCEPTION, ShipmentStatus.ATTEMPT_FAILED})
 SHIPMENT_FINAL = frozenset(
     {ShipmentStatus.DELIVERED, ShipmentStatus.RETURNED_TO_SENDER, ShipmentStatus.CANCELLED}
 )
+
+
+class EventKind(StrEnum):
+    """What a timeline entry records."""
+
+    STATUS = "status"  # the order's status changed
+    CHECKPOINT = "checkpoint"  # a carrier's tracking update
+    DELAY = "delay"  # a delay was opened
+    NOTE = "note"
+    SHIPMENT = "shipment"  # the shop registered a shipment
+    ETA = "eta"  # the estimated delivery moved
+    FEEDBACK = "feedback"  # the customer rated the delivery
+
+
+class DelayState(StrEnum):
+    OPEN = "open"
+    RESOLVED = "resolved"
+
+
+def is_final(status: str | None) -> bool:
+    """Is `status` (an order's or a shipment's) one after which nothing changes?"""
+    return status in FINAL or status in SHIPMENT_FINAL
+
+
+def is_trouble(status: str | None) -> bool:
+    """Does `status` (a shipment's or a checkpoint's) describe trouble rather than progress?"""
+    return status in TROUBLE
+
 
 _ORDER_FOR_SHIPMENT: dict[ShipmentStatus, OrderStatus] = {
     ShipmentStatus.PRE_TRANSIT: OrderStatus.SHIPPED,

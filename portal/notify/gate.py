@@ -18,33 +18,25 @@ from urllib.parse import unquote, urlsplit
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
-from portal.notify.kinds import Channel, Milestone, NotificationKind
+from portal.domain.status import ORDER_RANK, STOPPED, OrderStatus
+from portal.notify.kinds import Channel, Milestone, NotificationKind, parse_milestone
 
-M = Milestone
-
-# Milestone order; out for delivery and available for pickup are alternatives at one rank.
-RANK: Mapping[Milestone, int] = {
-    M.PLACED: 0,
-    M.PROCESSING: 1,
-    M.PACKED: 2,
-    M.SHIPPED: 3,
-    M.IN_TRANSIT: 4,
-    M.OUT_FOR_DELIVERY: 5,
-    M.AVAILABLE_FOR_PICKUP: 5,
-    M.DELIVERED: 6,
-}
-TERMINAL: frozenset[Milestone] = frozenset({M.CANCELLED, M.RETURNED})
+S = OrderStatus
+# Milestone order (out for delivery and available for pickup at one rank) and the statuses that
+# stop an order short of delivery: the status rules' own tables.
+RANK = ORDER_RANK
+TERMINAL = STOPPED
 
 # From which order status a notice of each kind is stale once the order has moved past the
 # milestone it announces. A status update is stale as soon as the status moves on (the next
 # update tells the customer). A confirmation, a shipping notice (the tracking number is still
 # useful while the parcel travels) and a delay notice stay useful until delivery.
-STALE_FROM: Mapping[NotificationKind, Milestone] = {
-    NotificationKind.STATUS_UPDATE: M.PLACED,
-    NotificationKind.ORDER_CONFIRMATION: M.DELIVERED,
-    NotificationKind.SHIPPING: M.DELIVERED,
-    NotificationKind.DELAY: M.DELIVERED,
-    NotificationKind.DELIVERY: M.DELIVERED,
+STALE_FROM: Mapping[NotificationKind, OrderStatus] = {
+    NotificationKind.STATUS_UPDATE: S.PLACED,
+    NotificationKind.ORDER_CONFIRMATION: S.DELIVERED,
+    NotificationKind.SHIPPING: S.DELIVERED,
+    NotificationKind.DELAY: S.DELIVERED,
+    NotificationKind.DELIVERY: S.DELIVERED,
 }
 
 # Traces of a template that did not render: Jinja syntax, or a missing value printed.
@@ -131,7 +123,7 @@ class Notice:
     def __post_init__(self) -> None:
         object.__setattr__(self, "kind", NotificationKind(self.kind))
         object.__setattr__(self, "channel", Channel(self.channel))
-        object.__setattr__(self, "milestone", Milestone(self.milestone))
+        object.__setattr__(self, "milestone", parse_milestone(self.milestone))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -143,17 +135,15 @@ class OrderFacts:
     the order's shipments to its carrier code. `today` is the date in the customer's timezone.
     """
 
-    status: Milestone
+    status: OrderStatus
     portal_link_valid: bool
     today: date
     shipments: Mapping[str, str] = field(default_factory=dict)
     opted_out: frozenset[Channel] = frozenset()
 
     def __post_init__(self) -> None:
-        status = Milestone(self.status)
-        if status is M.DELAYED:
-            raise ValueError("an order status is never 'delayed'; pass the order's milestone")
-        object.__setattr__(self, "status", status)
+        # An order's status is never `delayed`: OrderStatus refuses it.
+        object.__setattr__(self, "status", OrderStatus(self.status))
         object.__setattr__(self, "opted_out", frozenset(Channel(c) for c in self.opted_out))
 
 
@@ -181,13 +171,14 @@ def _supersession(notice: Notice, facts: OrderFacts) -> Verdict | None:
     if status in TERMINAL:
         if announced is status and notice.kind is NotificationKind.STATUS_UPDATE:
             return None
-        reason = Reason.ORDER_CANCELLED if status is M.CANCELLED else Reason.ORDER_RETURNED
+        reason = Reason.ORDER_CANCELLED if status is S.CANCELLED else Reason.ORDER_RETURNED
         return Verdict.superseded(reason, f"the order was {status.value} since")
     if announced in TERMINAL:
         return Verdict.blocked(
             Reason.STATUS_MISMATCH, f"announces {announced.value} but the order is {status.value}"
         )
-    announced_rank = RANK.get(announced, -1)  # a delay may open at any milestone
+    # a delay may open at any milestone
+    announced_rank = RANK[announced] if isinstance(announced, OrderStatus) else -1
     if announced_rank > RANK[status]:
         return Verdict.blocked(
             Reason.STATUS_MISMATCH,
@@ -195,7 +186,7 @@ def _supersession(notice: Notice, facts: OrderFacts) -> Verdict | None:
         )
     stale_from = max(announced_rank, RANK[STALE_FROM[notice.kind]])
     if status is not announced and RANK[status] >= stale_from:
-        if status is M.DELIVERED:
+        if status is S.DELIVERED:
             return Verdict.superseded(
                 Reason.ALREADY_DELIVERED, f"the order was delivered before this {notice.kind}"
             )

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TypeAlias
+
+from portal.domain.status import OrderStatus
 
 
 class NotificationKind(StrEnum):
@@ -24,21 +27,42 @@ class Channel(StrEnum):
     PHONE = "phone"
 
 
-class Milestone(StrEnum):
-    """What happened to an order that may be announced.
+class Announcement(StrEnum):
+    """What is announced besides an order status: a delay or a carrier exception was opened
+    (it moves no status, but the customer is told)."""
 
-    The order statuses of DESIGN.md plus `delayed`: a delay or a carrier exception was opened
-    (it moves no status, but it is announced).
-    """
-
-    PLACED = "placed"
-    PROCESSING = "processing"
-    PACKED = "packed"
-    SHIPPED = "shipped"
-    IN_TRANSIT = "in_transit"
-    OUT_FOR_DELIVERY = "out_for_delivery"
-    AVAILABLE_FOR_PICKUP = "available_for_pickup"
-    DELIVERED = "delivered"
     DELAYED = "delayed"
-    RETURNED = "returned"
-    CANCELLED = "cancelled"
+
+
+# What a notice announces: one of the order statuses of DESIGN.md (the one vocabulary of
+# statuses, portal.domain.status.OrderStatus), or `delayed`.
+Milestone: TypeAlias = OrderStatus | Announcement
+DELAYED = Announcement.DELAYED
+
+
+def parse_milestone(value: str) -> Milestone:
+    """The milestone named `value`; ValueError for a name that is neither a status nor `delayed`."""
+    if value == DELAYED.value:
+        return DELAYED
+    return OrderStatus(value)
+
+
+MILESTONE_NAMES: tuple[str, ...] = (*(s.value for s in OrderStatus), DELAYED.value)
+
+
+class NotificationState(StrEnum):
+    """Where a Notification row stands: the outbox (pending, failed) and the log (the rest)."""
+
+    PENDING = "pending"
+    SENDING = "sending"  # claimed by a dispatcher, under a lease
+    SENT = "sent"
+    FAILED = "failed"
+    DEAD = "dead"
+    BLOCKED = "blocked"
+    SUPERSEDED = "superseded"
+
+
+# Rows the dispatcher may still send (a failed row waits for its retry).
+RETRYABLE_STATES: frozenset[NotificationState] = frozenset(
+    {NotificationState.PENDING, NotificationState.FAILED}
+)

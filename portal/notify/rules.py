@@ -17,9 +17,17 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
-from portal.notify.kinds import Channel, Milestone, NotificationKind
+from portal.domain.status import OrderStatus
+from portal.notify.kinds import (
+    DELAYED,
+    MILESTONE_NAMES,
+    Channel,
+    Milestone,
+    NotificationKind,
+    parse_milestone,
+)
 
-M = Milestone
+S = OrderStatus
 K = NotificationKind
 C = Channel
 
@@ -33,14 +41,14 @@ class Scope(StrEnum):
 
 
 # The nature of a milestone, not a setting: a shipment ships, a delay opens.
-SCOPES: Mapping[Milestone, Scope] = {M.SHIPPED: Scope.SHIPMENT, M.DELAYED: Scope.DELAY}
+SCOPES: Mapping[Milestone, Scope] = {S.SHIPPED: Scope.SHIPMENT, DELAYED: Scope.DELAY}
 
 # Kinds that make sense for a milestone; anything else in a settings file is a mistake.
 ALLOWED_KINDS: Mapping[Milestone, frozenset[NotificationKind]] = {
-    M.PLACED: frozenset({K.ORDER_CONFIRMATION, K.STATUS_UPDATE}),
-    M.SHIPPED: frozenset({K.SHIPPING, K.STATUS_UPDATE}),
-    M.DELAYED: frozenset({K.DELAY}),
-    M.DELIVERED: frozenset({K.DELIVERY, K.STATUS_UPDATE}),
+    S.PLACED: frozenset({K.ORDER_CONFIRMATION, K.STATUS_UPDATE}),
+    S.SHIPPED: frozenset({K.SHIPPING, K.STATUS_UPDATE}),
+    DELAYED: frozenset({K.DELAY}),
+    S.DELIVERED: frozenset({K.DELIVERY, K.STATUS_UPDATE}),
 }
 _STATUS_ONLY = frozenset({K.STATUS_UPDATE})
 
@@ -64,14 +72,14 @@ class Rule:
 
 
 DEFAULT_RULES: tuple[Rule, ...] = (
-    Rule(M.PLACED, K.ORDER_CONFIRMATION, (C.EMAIL, C.SMS)),
-    Rule(M.PROCESSING, K.STATUS_UPDATE, (C.EMAIL,)),
-    Rule(M.PACKED, K.STATUS_UPDATE, (C.EMAIL,)),
-    Rule(M.SHIPPED, K.SHIPPING, (C.EMAIL, C.SMS)),
-    Rule(M.OUT_FOR_DELIVERY, K.STATUS_UPDATE, (C.SMS, C.EMAIL)),
-    Rule(M.AVAILABLE_FOR_PICKUP, K.STATUS_UPDATE, (C.SMS, C.EMAIL)),
-    Rule(M.DELAYED, K.DELAY, (C.EMAIL, C.PHONE)),
-    Rule(M.DELIVERED, K.DELIVERY, (C.EMAIL, C.SMS)),
+    Rule(S.PLACED, K.ORDER_CONFIRMATION, (C.EMAIL, C.SMS)),
+    Rule(S.PROCESSING, K.STATUS_UPDATE, (C.EMAIL,)),
+    Rule(S.PACKED, K.STATUS_UPDATE, (C.EMAIL,)),
+    Rule(S.SHIPPED, K.SHIPPING, (C.EMAIL, C.SMS)),
+    Rule(S.OUT_FOR_DELIVERY, K.STATUS_UPDATE, (C.SMS, C.EMAIL)),
+    Rule(S.AVAILABLE_FOR_PICKUP, K.STATUS_UPDATE, (C.SMS, C.EMAIL)),
+    Rule(DELAYED, K.DELAY, (C.EMAIL, C.PHONE)),
+    Rule(S.DELIVERED, K.DELIVERY, (C.EMAIL, C.SMS)),
 )
 
 
@@ -88,7 +96,7 @@ class Rules:
 
     def get(self, milestone: Milestone | str) -> Rule | None:
         """The rule for `milestone`, or None when it is not announced."""
-        return self.by_milestone.get(Milestone(milestone))
+        return self.by_milestone.get(parse_milestone(milestone))
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], *, base: Rules | None = None) -> Rules:
@@ -110,11 +118,10 @@ class Rules:
         problems: list[str] = []
         for raw_milestone, spec in data.items():
             try:
-                milestone = Milestone(raw_milestone)
+                milestone = parse_milestone(raw_milestone)
             except ValueError:
-                problems.append(
-                    f"rules: unknown milestone {raw_milestone!r} (known: {_names(Milestone)})"
-                )
+                known = ", ".join(sorted(MILESTONE_NAMES))
+                problems.append(f"rules: unknown milestone {raw_milestone!r} (known: {known})")
                 continue
             rule = _parse_rule(milestone, spec, table.get(milestone), problems)
             if rule is None:

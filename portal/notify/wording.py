@@ -8,7 +8,44 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from carriers.status import ShipmentStatus
+from portal.domain.status import OrderStatus
 from portal.notify.locales import resolve_locale
+
+S, SH = OrderStatus, ShipmentStatus
+
+# Every status in English as pages, the console and the API show it: a badge or a step.
+STATUS_LABELS: Mapping[str, str] = {
+    S.PLACED: "Order placed",
+    S.PROCESSING: "Processing",
+    S.PACKED: "Packed",
+    S.SHIPPED: "Shipped",
+    S.IN_TRANSIT: "In transit",
+    S.OUT_FOR_DELIVERY: "Out for delivery",
+    S.AVAILABLE_FOR_PICKUP: "Ready for pickup",
+    S.DELIVERED: "Delivered",
+    S.RETURNED: "Returned",
+    S.CANCELLED: "Cancelled",
+    SH.PRE_TRANSIT: "Label created",
+    SH.ATTEMPT_FAILED: "Delivery attempt failed",
+    SH.EXCEPTION: "Problem in transit",
+    SH.RETURNED_TO_SENDER: "Returned to sender",
+    SH.UNKNOWN: "Update",
+}
+
+# The timeline's line when the order's status changes (kept with the event as written).
+STATUS_MESSAGES: Mapping[OrderStatus, str] = {
+    S.PLACED: "Order placed",
+    S.PROCESSING: "We are preparing your order",
+    S.PACKED: "Your order is packed",
+    S.SHIPPED: "Your order has shipped",
+    S.IN_TRANSIT: "In transit",
+    S.OUT_FOR_DELIVERY: "Out for delivery",
+    S.AVAILABLE_FOR_PICKUP: "Ready for pickup",
+    S.DELIVERED: "Delivered",
+    S.RETURNED: "Returned to sender",
+    S.CANCELLED: "Order cancelled",
+}
 
 # Completes "Your order A1001 is ..." (en) and "Estado de su pedido A1001: ..." (es).
 STATUS_WORDS: Mapping[str, Mapping[str, str]] = {

@@ -3,25 +3,32 @@
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from ..db import Database
+from ..domain.status import OrderStatus
 from ..models import Delay, Notification, Order, Shipment
+from ..notify.kinds import DELAYED, RETRYABLE_STATES, Milestone, NotificationState
 from ..notify.rules import Contact, Rules, idempotency_key, plan
 from .outbox import customer_prefs
 
+S, N = OrderStatus, NotificationState
 STUCK_AFTER = timedelta(hours=1)
 # A notice that says more than the order: e.g. "delivered" sent while the order is not.
 # Each milestone lists the statuses at or after it; a parcel refused at the door goes back
 # to the shop, so "returned" follows "out for delivery" without making its notice untrue.
-_CLAIMS = {
-    "delivered": {"delivered"},
-    "out_for_delivery": {"out_for_delivery", "available_for_pickup", "delivered", "returned"},
+_CLAIMS: dict[str, frozenset[OrderStatus]] = {
+    S.DELIVERED: frozenset({S.DELIVERED}),
+    S.OUT_FOR_DELIVERY: frozenset(
+        {S.OUT_FOR_DELIVERY, S.AVAILABLE_FOR_PICKUP, S.DELIVERED, S.RETURNED}
+    ),
 }
 
 
@@ -31,11 +38,11 @@ def _expected(
     """Idempotency key -> description of every notice the rules say this order should have."""
     prefs = customer_prefs(order)
     contact = Contact(order.customer_email, order.customer_phone)
-    wanted: list[tuple[str, str | None]] = [("placed", None)]
-    wanted += [("shipped", f"shipment-{s.id}") for s in shipments]
-    wanted += [("delayed", f"delay-{d.id}") for d in delays]
-    if order.status == "delivered":
-        wanted.append(("delivered", None))
+    wanted: list[tuple[Milestone, str | None]] = [(S.PLACED, None)]
+    wanted += [(S.SHIPPED, f"shipment-{s.id}") for s in shipments]
+    wanted += [(DELAYED, f"delay-{d.id}") for d in delays]
+    if order.status == S.DELIVERED:
+        wanted.append((S.DELIVERED, None))
     out = {}
     for milestone, ref in wanted:
         for notice in plan(rules, milestone, prefs, contact):
@@ -61,19 +68,19 @@ def audit_order(
             problems.append(f"missing {what} notice ({key})")
     for n in notices:
         claimed = _CLAIMS.get(n.milestone)
-        if n.state == "sent" and claimed is not None and order.status not in claimed:
+        if n.state == N.SENT and claimed is not None and order.status not in claimed:
             problems.append(
                 f"{n.kind} by {n.channel} announced {n.milestone} but the order is {order.status}"
             )
-        if n.state in ("dead", "blocked"):
+        if n.state in (N.DEAD, N.BLOCKED):
             problems.append(
                 f"{n.kind} by {n.channel} is {n.state}: {n.blocked_reason or _last_error(n)}"
             )
-        if n.state in ("pending", "failed") and n.due_at < now - STUCK_AFTER:
+        if n.state in RETRYABLE_STATES and n.due_at < now - STUCK_AFTER:
             problems.append(
                 f"{n.kind} by {n.channel} overdue since {n.due_at.isoformat(timespec='minutes')}"
             )
-        if n.state == "sending" and n.lease_until is not None and n.lease_until < now - STUCK_AFTER:
+        if n.state == N.SENDING and n.lease_until is not None and n.lease_until < now - STUCK_AFTER:
             problems.append(
                 f"{n.kind} by {n.channel} stuck in sending since "
                 f"{n.lease_until.isoformat(timespec='minutes')}"
@@ -86,30 +93,49 @@ def _last_error(n: Notification) -> str:
     return errors[-1]["error"] if errors else "no reason recorded"
 
 
-async def audit_all(db: Database, rules: Rules, now: datetime) -> list[dict[str, Any]]:
+AUDIT_BATCH = 500
+
+
+async def audit_all(
+    db: Database, rules: Rules, now: datetime, *, batch: int = AUDIT_BATCH
+) -> list[dict[str, Any]]:
+    """Audit every order, ``batch`` orders at a time (three statements per batch, each batch in
+    a short read of its own), so memory and transactions stay small however many orders."""
     findings: list[dict[str, Any]] = []
-    async with db.read() as session:
-        orders = list((await session.execute(select(Order).order_by(col(Order.id)))).scalars())
+    last_id = 0
+    while True:
+        async with db.read() as session:
+            orders = list(
+                (
+                    await session.execute(
+                        select(Order)
+                        .where(col(Order.id) > last_id)
+                        .order_by(col(Order.id))
+                        .limit(batch)
+                    )
+                ).scalars()
+            )
+            if not orders:
+                return findings
+            ids = [o.id for o in orders]
+            shipments = await _grouped(session, Shipment, ids)
+            delays = await _grouped(session, Delay, ids)
+            notices = await _grouped(session, Notification, ids)
         for order in orders:
-            shipments = list(
-                (
-                    await session.execute(
-                        select(Shipment).where(col(Shipment.order_id) == order.id)
-                    )
-                ).scalars()
-            )
-            delays = list(
-                (
-                    await session.execute(select(Delay).where(col(Delay.order_id) == order.id))
-                ).scalars()
-            )
-            notices = list(
-                (
-                    await session.execute(
-                        select(Notification).where(col(Notification.order_id) == order.id)
-                    )
-                ).scalars()
-            )
-            for problem in audit_order(order, shipments, delays, notices, rules, now):
+            oid = order.id or 0
+            for problem in audit_order(
+                order, shipments[oid], delays[oid], notices[oid], rules, now
+            ):
                 findings.append({"order_number": order.order_number, "problem": problem})
-    return findings
+        last_id = orders[-1].id or last_id
+
+
+async def _grouped(session: AsyncSession, model: Any, order_ids: list[int | None]) -> Any:
+    """Rows of ``model`` for these orders, by order id (in id order)."""
+    rows = await session.execute(
+        select(model).where(col(model.order_id).in_(order_ids)).order_by(col(model.id))
+    )
+    grouped: defaultdict[int, list[Any]] = defaultdict(list)
+    for row in rows.scalars():
+        grouped[row.order_id].append(row)
+    return grouped

@@ -13,7 +13,7 @@ from sqlalchemy import bindparam, select
 from carriers.base import TrackingUpdate
 from carriers.status import ShipmentStatus
 
-from ..domain.status import SHIPMENT_FINAL, ShipmentDecision
+from ..domain.status import SHIPMENT_FINAL, EventKind, ShipmentDecision
 from ..models import OrderEvent, table_of
 
 # Statuses of a parcel on its way; one of these with a reason code reports a delay.
@@ -106,7 +106,7 @@ def checkpoint_event(
 ) -> dict[str, Any]:
     """The timeline fields of a carrier checkpoint (as portal.services.timeline takes them)."""
     return {
-        "kind": "checkpoint",
+        "kind": EventKind.CHECKPOINT,
         "status": update.status.value,
         "occurred_at": update.occurred_at,
         "message": update.message or update.status.value.replace("_", " "),

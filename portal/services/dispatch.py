@@ -27,9 +27,12 @@ from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.engine import make_url
 from sqlmodel import col
 
+from carriers.status import ShipmentStatus
+
 from ..clock import Clock, utcnow
 from ..db import Database
 from ..domain.mail_tags import make_tag, tagged_address
+from ..domain.status import OrderStatus
 from ..models import Notification, Order, ShareLink, Shipment
 from ..notify.channels.base import (
     ChannelError,
@@ -44,15 +47,16 @@ from ..notify.channels.email import sender_domain
 from ..notify.channels.factory import Channels
 from ..notify.channels.logfile import append_json_line
 from ..notify.gate import OrderFacts, check
-from ..notify.kinds import Milestone
+from ..notify.kinds import RETRYABLE_STATES, NotificationState
 from ..settings import Settings
-from ..web.presenters import zone
+from ..timezones import local_date
 from .inquiry_replies import mark_replies_sent, message_of_key
 from .outbox import OUTBOX_CHANNEL, NoticeFacts, customer_prefs, gate_notice
 
 log = logging.getLogger(__name__)
 
-RETRYABLE = ("pending", "failed")
+RETRYABLE = tuple(RETRYABLE_STATES)
+ST = NotificationState
 # What _recheck answers when the row's claim has passed to another dispatcher.
 LOST = ("lost", "the claim passed to another dispatcher")
 
@@ -202,8 +206,8 @@ class Dispatcher:
         state = col(Notification.state)
         stmt = select(
             func.min(col(Notification.due_at)).filter(state.in_(RETRYABLE)),
-            func.min(col(Notification.lease_until)).filter(state == "sending"),
-        ).where(state.in_((*RETRYABLE, "sending")))
+            func.min(col(Notification.lease_until)).filter(state == ST.SENDING),
+        ).where(state.in_((*RETRYABLE, ST.SENDING)))
         async with self.db.read() as session:
             due, lease = (await session.execute(stmt)).one()
         times = [t for t in (due, lease) if t is not None]
@@ -234,7 +238,7 @@ class Dispatcher:
         async with self.db.write() as session:
             due = or_(
                 col(Notification.state).in_(RETRYABLE) & (col(Notification.due_at) <= now),
-                (col(Notification.state) == "sending") & (col(Notification.lease_until) < now),
+                (col(Notification.state) == ST.SENDING) & (col(Notification.lease_until) < now),
             )
             picked = (
                 select(col(Notification.id))
@@ -250,7 +254,7 @@ class Dispatcher:
                 update(Notification)
                 .where(col(Notification.id).in_(ids))
                 .values(
-                    state="sending",
+                    state=ST.SENDING,
                     lease_until=now + self.lease,
                     claimed_by=self.name,
                     attempts=col(Notification.attempts) + 1,
@@ -311,22 +315,22 @@ class Dispatcher:
         except TemporaryFailure as exc:
             return self._retry_or_die(row, str(exc), retry_after=exc.retry_after)
         except (PermanentFailure, ChannelError) as exc:
-            return RowOutcome(row, "dead", error=str(exc))
+            return RowOutcome(row, ST.DEAD, error=str(exc))
         except Exception as exc:
             log.exception("dispatcher %s: notification %s failed unexpectedly", self.name, row.id)
             return self._retry_or_die(row, f"internal: {type(exc).__name__}: {exc}")
-        return RowOutcome(row, "sent", provider_id=result.provider_id)
+        return RowOutcome(row, ST.SENT, provider_id=result.provider_id)
 
     def _retry_or_die(
         self, row: Notification, error: str, *, retry_after: float | None = None
     ) -> RowOutcome:
         if row.attempts >= self.policy.max_attempts:
-            return RowOutcome(row, "dead", error=error)
+            return RowOutcome(row, ST.DEAD, error=error)
         delay = self.policy.delay(row.attempts)
         if retry_after:
             delay = max(delay, min(retry_after, self.policy.cap_seconds))
         return RowOutcome(
-            row, "failed", error=error, due_at=self.clock() + timedelta(seconds=delay)
+            row, ST.FAILED, error=error, due_at=self.clock() + timedelta(seconds=delay)
         )
 
     async def _recheck(self, rows: list[Notification]) -> dict[int | None, Any]:
@@ -376,7 +380,8 @@ class Dispatcher:
                         col(Shipment.tracking_number),
                         col(Shipment.carrier),
                     ).where(
-                        col(Shipment.order_id).in_(order_ids), col(Shipment.status) != "cancelled"
+                        col(Shipment.order_id).in_(order_ids),
+                        col(Shipment.status) != ShipmentStatus.CANCELLED,
                     )
                 )
             ).all():
@@ -404,7 +409,7 @@ class Dispatcher:
             claim = claims[row.id]
             order = orders.get(row.order_id)
             if order is None:
-                verdicts[row.id] = ("blocked", "order_missing: the order no longer exists")
+                verdicts[row.id] = (ST.BLOCKED, "order_missing: the order no longer exists")
                 continue
             live = claim.link_id is not None and _link_is_live(
                 claim.revoked_at, claim.expires_at, now
@@ -436,7 +441,7 @@ class Dispatcher:
         return (
             col(Notification.id).in_([row.id for row in rows]),
             col(Notification.claimed_by) == self.name,
-            col(Notification.state) == "sending",
+            col(Notification.state) == ST.SENDING,
             col(Notification.attempts)
             == case({row.id: row.attempts for row in rows}, value=col(Notification.id)),
         )
@@ -471,8 +476,8 @@ class Dispatcher:
         if not outcomes:
             return
         now = self.clock()
-        sent = [o for o in outcomes if o.state == "sent"]
-        others = [o for o in outcomes if o.state != "sent"]
+        sent = [o for o in outcomes if o.state == ST.SENT]
+        others = [o for o in outcomes if o.state != ST.SENT]
         recorded: set[int | None] = set()
         inquiries: list[int] = []
         async with self.db.write() as session:
@@ -484,7 +489,7 @@ class Dispatcher:
                     update(Notification)
                     .where(*self._holding(rows))
                     .values(
-                        state="sent",
+                        state=ST.SENT,
                         lease_until=None,
                         sent_at=now,
                         provider_id=case(provider_ids, value=col(Notification.id)),
@@ -508,7 +513,7 @@ class Dispatcher:
             await self.on_inquiries(inquiries)
         for outcome in outcomes:
             if outcome.row.id not in recorded:
-                if outcome.state == "sent":
+                if outcome.state == ST.SENT:
                     log.warning(
                         "dispatcher %s: notification %s was sent after its claim passed to another",
                         self.name,
@@ -560,9 +565,9 @@ def _order_facts(
 ) -> OrderFacts:
     """The gate's view of `order` (as outbox.order_facts, with the shipments loaded)."""
     return OrderFacts(
-        status=Milestone(order.status),
+        status=OrderStatus(order.status),
         portal_link_valid=link_valid,
-        today=now.astimezone(zone(order.timezone)).date(),
+        today=local_date(now, order.timezone),
         shipments=shipments,
         opted_out=customer_prefs(order).opted_out,
     )

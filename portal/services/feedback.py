@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from ..domain.status import OrderStatus
+from ..domain.status import EventKind, OrderStatus
 from ..errors import Conflict, ValidationFailed
 from ..models import Feedback, Order
 from .timeline import UnitOfWork, append_event
@@ -56,7 +56,7 @@ async def save_feedback(
         session,
         uow,
         order,
-        kind="feedback",
+        kind=EventKind.FEEDBACK,
         occurred_at=now,
         now=now,
         source="customer",

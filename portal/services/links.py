@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from ..errors import NotFound
 from ..models import Order, ShareLink
 from ..security import hash_token, new_token
 
@@ -123,3 +125,48 @@ async def revoke_link(session: AsyncSession, link_id: int, now: datetime) -> Non
     if link is not None and link.revoked_at is None:
         link.revoked_at = now
         session.add(link)
+
+
+async def links_of(session: AsyncSession, order_id: int) -> list[ShareLink]:
+    """An order's share links, newest first."""
+    stmt = (
+        select(ShareLink)
+        .where(col(ShareLink.order_id) == order_id)
+        .order_by(col(ShareLink.created_at).desc(), col(ShareLink.id).desc())
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
+async def revoke_order_link(
+    session: AsyncSession, order: Order, link_id: int, now: datetime
+) -> tuple[ShareLink, bool]:
+    """Revoke one of ``order``'s links; (the link, whether this call revoked it).
+
+    A link of another order is NotFound, as an unknown one: ids are not secrets, but a
+    revocation must name the order it belongs to.
+    """
+    link = await session.get(ShareLink, link_id)
+    if link is None or link.order_id != order.id:
+        raise NotFound(f"order {order.order_number} has no link {link_id}")
+    if link.revoked_at is not None:
+        return link, False
+    link.revoked_at = now
+    session.add(link)
+    return link, True
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat().replace("+00:00", "Z") if moment else None
+
+
+def link_json(link: ShareLink) -> dict[str, Any]:
+    """The API's form of a link (DESIGN.md): never its token, nor the token's hash."""
+    return {
+        "id": link.id,
+        "created_at": _iso(link.created_at),
+        "created_by": link.created_by,
+        "expires_at": _iso(link.expires_at),
+        "revoked_at": _iso(link.revoked_at),
+        "use_count": link.use_count,
+        "last_used_at": _iso(link.last_used_at),
+    }

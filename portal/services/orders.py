@@ -13,9 +13,19 @@ from sqlmodel import col
 
 from carriers.status import ShipmentStatus
 
-from ..domain.status import OrderStatus, check_can_ship, check_shop_transition, derive_order_status
+from ..domain.status import (
+    DelayState,
+    EventKind,
+    OrderStatus,
+    check_can_ship,
+    check_shop_transition,
+    derive_order_status,
+    is_final,
+)
 from ..errors import Conflict, ValidationFailed
 from ..models import Delay, Order, OrderItem, Shipment, ShipmentItem
+from ..notify.kinds import DELAYED
+from ..notify.wording import STATUS_MESSAGES
 from ..schemas import DelayCreate, OrderCreate, ShipmentCreate, StatusChange
 from . import outbox
 from .links import PLACEMENT_LINK_DAYS, IssuedLink, issue_link
@@ -52,20 +62,9 @@ _PENDING_ETAS = select(col(Shipment.estimated_delivery)).where(
     col(Shipment.delivered_at).is_(None),
     col(Shipment.estimated_delivery).is_not(None),
 )
-_OPEN_DELAYS = select(Delay).where(col(Delay.order_id) == _ORDER_ID, col(Delay.state) == "open")
-
-STATUS_MESSAGES: dict[str, str] = {
-    "placed": "Order placed",
-    "processing": "We are preparing your order",
-    "packed": "Your order is packed",
-    "shipped": "Your order has shipped",
-    "in_transit": "In transit",
-    "out_for_delivery": "Out for delivery",
-    "available_for_pickup": "Ready for pickup",
-    "delivered": "Delivered",
-    "returned": "Returned to sender",
-    "cancelled": "Order cancelled",
-}
+_OPEN_DELAYS = select(Delay).where(
+    col(Delay.order_id) == _ORDER_ID, col(Delay.state) == DelayState.OPEN
+)
 
 
 def new_order_number() -> str:
@@ -117,15 +116,15 @@ async def create_order(
         session,
         uow,
         order,
-        kind="status",
+        kind=EventKind.STATUS,
         status=OrderStatus.PLACED.value,
         occurred_at=now,
         now=now,
-        message=STATUS_MESSAGES["placed"],
+        message=STATUS_MESSAGES[OrderStatus.PLACED],
         source=source,
     )
     await outbox.enqueue_for_milestone(
-        session, uow, order, milestone="placed", event_seq=event.seq, now=now, link=link
+        session, uow, order, milestone=OrderStatus.PLACED, event_seq=event.seq, now=now, link=link
     )
     return order, link
 
@@ -148,12 +147,12 @@ async def change_status(
     if target == OrderStatus.CANCELLED:
         order.cancelled_at = now
         await _resolve_open_delays(session, order, now)
-    message = STATUS_MESSAGES[target.value] + (f": {data.note}" if data.note else "")
+    message = STATUS_MESSAGES[target] + (f": {data.note}" if data.note else "")
     event = append_event(
         session,
         uow,
         order,
-        kind="status",
+        kind=EventKind.STATUS,
         status=target.value,
         occurred_at=now,
         now=now,
@@ -256,7 +255,7 @@ async def add_shipment(
         session,
         uow,
         order,
-        kind="shipment",
+        kind=EventKind.SHIPMENT,
         status=OrderStatus.SHIPPED.value,
         occurred_at=now,
         now=now,
@@ -267,7 +266,13 @@ async def add_shipment(
     if data.estimated_delivery is not None:
         await update_order_eta(session, uow, order, now=now, source=source)
     await outbox.enqueue_for_milestone(
-        session, uow, order, milestone="shipped", event_seq=event.seq, now=now, shipment=shipment
+        session,
+        uow,
+        order,
+        milestone=OrderStatus.SHIPPED,
+        event_seq=event.seq,
+        now=now,
+        shipment=shipment,
     )
     return shipment
 
@@ -301,7 +306,7 @@ async def update_order_eta(
         session,
         uow,
         order,
-        kind="eta",
+        kind=EventKind.ETA,
         occurred_at=now,
         now=now,
         source=source,
@@ -326,11 +331,7 @@ async def open_delay(
     shipment_id: int | None = None,
 ) -> Delay:
     """Record a delay with its reason and offer, move the ETA, and tell the customer first."""
-    if OrderStatus(order.status) in (
-        OrderStatus.DELIVERED,
-        OrderStatus.CANCELLED,
-        OrderStatus.RETURNED,
-    ):
+    if is_final(order.status):
         raise Conflict(f"order is {order.status}; a delay no longer applies")
     assert order.id is not None
     delay = Delay(
@@ -342,7 +343,7 @@ async def open_delay(
         new_eta=data.new_estimated_delivery,
         compensation=data.compensation,
         alternatives=json.dumps(data.alternatives),
-        state="open",
+        state=DelayState.OPEN,
         source=source,
         opened_at=now,
     )
@@ -352,7 +353,7 @@ async def open_delay(
         session,
         uow,
         order,
-        kind="delay",
+        kind=EventKind.DELAY,
         occurred_at=now,
         now=now,
         message=data.message,
@@ -366,7 +367,7 @@ async def open_delay(
             session, uow, order, now=now, source=source, explicit=data.new_estimated_delivery
         )
     await outbox.enqueue_for_milestone(
-        session, uow, order, milestone="delayed", event_seq=event.seq, now=now, delay=delay
+        session, uow, order, milestone=DELAYED, event_seq=event.seq, now=now, delay=delay
     )
     return delay
 
@@ -374,7 +375,7 @@ async def open_delay(
 async def _resolve_open_delays(session: AsyncSession, order: Order, now: datetime) -> None:
     rows = await session.execute(_OPEN_DELAYS, {"order_id": order.id})
     for delay in rows.scalars():
-        delay.state = "resolved"
+        delay.state = DelayState.RESOLVED
         delay.resolved_at = now
         session.add(delay)
 
@@ -385,10 +386,10 @@ def status_event(
     """The timeline fields of the order's status changing (as portal.services.timeline takes
     them)."""
     return {
-        "kind": "status",
+        "kind": EventKind.STATUS,
         "status": status.value,
         "occurred_at": occurred_at,
-        "message": STATUS_MESSAGES[status.value],
+        "message": STATUS_MESSAGES[status],
         "source": source,
         "shipment_id": shipment_id,
     }
@@ -415,6 +416,7 @@ async def settle_order_status(
     order.status_changed_at = now
     if derived == OrderStatus.DELIVERED:
         order.delivered_at = occurred_at
+    if is_final(derived):  # delivered or returned: no delay is still on its way
         await _resolve_open_delays(session, order, now)
     event = append_event(
         session, uow, order, now=now, **status_event(derived, occurred_at, source, shipment_id)

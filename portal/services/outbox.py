@@ -16,10 +16,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from carriers.links import carrier_name, tracking_url
+from carriers.status import ShipmentStatus
 
+from ..domain.status import OrderStatus
 from ..models import Delay, Notification, Order, OrderItem, Shipment, TemplateVersion
 from ..notify.gate import Notice, OrderFacts, check
-from ..notify.kinds import Channel, Milestone, NotificationKind
+from ..notify.kinds import Channel, NotificationKind, NotificationState, parse_milestone
 from ..notify.rules import (
     Contact,
     CustomerPrefs,
@@ -32,8 +34,9 @@ from ..notify.rules import (
 )
 from ..notify.templates import NoticeContext, RenderError, TemplateSet
 from ..settings import Settings
-from ..web.presenters import zone
+from ..timezones import local_date
 from .links import PLACEMENT_LINK_DAYS, IssuedLink, issue_link
+from .review import ReviewVia, review_link
 
 # PostgreSQL NOTIFY channel: the transaction that queues notices wakes listening dispatchers.
 OUTBOX_CHANNEL = "portal_outbox"
@@ -128,13 +131,13 @@ async def order_facts(
 ) -> OrderFacts:
     rows = await session.execute(
         select(col(Shipment.tracking_number), col(Shipment.carrier)).where(
-            col(Shipment.order_id) == order.id, col(Shipment.status) != "cancelled"
+            col(Shipment.order_id) == order.id, col(Shipment.status) != ShipmentStatus.CANCELLED
         )
     )
     return OrderFacts(
-        status=Milestone(order.status),
+        status=OrderStatus(order.status),
         portal_link_valid=link_valid,
-        today=now.astimezone(zone(order.timezone)).date(),
+        today=local_date(now, order.timezone),
         shipments={number: carrier for number, carrier in rows.all()},
         opted_out=customer_prefs(order).opted_out,
     )
@@ -145,7 +148,7 @@ def gate_notice(row: Notification, facts: NoticeFacts) -> Notice:
         kind=NotificationKind(row.kind),
         channel=Channel(row.channel),
         recipient=row.recipient,
-        milestone=Milestone(row.milestone),
+        milestone=parse_milestone(row.milestone),
         subject=row.subject if row.channel == Channel.EMAIL else None,
         text=row.body,
         html=row.html,
@@ -219,7 +222,8 @@ async def _context(
         estimated_delivery=facts.eta,
         unsubscribe_url=settings.url(token_path + "/unsubscribe"),
         feedback_url=portal_url + "#feedback",
-        review_url=settings.review_url or portal_url + "#feedback",
+        review_url=review_link(settings, order.order_number, ReviewVia.NOTICE)
+        or portal_url + "#feedback",
         support_email=settings.support_email,
         **carrier_fields,
         **delay_fields,
@@ -258,7 +262,7 @@ def render_and_check(
     try:
         rendered = templates.render(row.kind, row.channel, row.locale, ctx)
     except RenderError as exc:
-        row.state, row.blocked_reason = "blocked", f"render_failed: {exc}"[:500]
+        row.state, row.blocked_reason = NotificationState.BLOCKED, f"render_failed: {exc}"[:500]
         return
     row.subject, row.body, row.html = rendered.subject or "", rendered.text, rendered.html
     row.template_version = rendered.template_version
@@ -339,7 +343,7 @@ async def enqueue_for_milestone(
             facts=facts.dumps(),
             recipient=notice.recipient,
             locale=order.locale,
-            state="pending",
+            state=NotificationState.PENDING,
             body="",
             created_at=now,
             due_at=send_after(notice.channel, now, prefs),

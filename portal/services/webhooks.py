@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 from collections.abc import Mapping
@@ -17,7 +18,7 @@ from carriers.base import CarrierAdapter, ParsedWebhook, PayloadError, TrackingU
 from carriers.status import ReasonCode, ShipmentStatus
 
 from ..db import Database
-from ..domain.status import ShipmentState, apply_checkpoint
+from ..domain.status import DelayState, ShipmentState, apply_checkpoint, is_final
 from ..errors import NotFound
 from ..models import Delay, Order, Shipment, WebhookReceipt, table_of
 from ..schemas import DelayCreate
@@ -100,6 +101,26 @@ async def _receipt_id(session: AsyncSession, carrier: str, key: str) -> int | No
     return found
 
 
+def stored_body(body: bytes) -> tuple[str, str | None]:
+    """A receipt's body columns: the text as received, plus the exact bytes when not UTF-8 or
+    when it holds NUL (PostgreSQL text refuses NUL; such a body is never valid JSON, so it is
+    only ever a dead letter, kept for audit)."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return body.decode("utf-8", errors="replace"), base64.b64encode(body).decode("ascii")
+    if "\x00" in text:
+        return text.replace("\x00", "\ufffd"), base64.b64encode(body).decode("ascii")
+    return text, None
+
+
+def received_body(receipt: WebhookReceipt) -> bytes:
+    """The exact bytes a receipt was sent with."""
+    if receipt.body_base64 is not None:
+        return base64.b64decode(receipt.body_base64)
+    return receipt.body.encode("utf-8")
+
+
 def _tracking_list(parsed: ParsedWebhook) -> str:
     numbers = sorted({u.tracking_number for u in parsed.updates})
     return "," + ",".join(numbers) + "," if numbers else ""
@@ -110,6 +131,7 @@ async def record_dead_letter(
 ) -> int | None:
     """Keep an authenticated but unparseable body so it can be replayed after a fix."""
     key = "body:" + hashlib.sha256(body).hexdigest()
+    text, exact = stored_body(body)
     try:
         async with db.write() as session:
             existing = await _receipt_id(session, carrier, key)
@@ -119,7 +141,8 @@ async def record_dead_letter(
                 carrier=carrier,
                 dedupe_key=key,
                 outcome=Outcome.DEAD_LETTER,
-                body=body.decode("utf-8", errors="replace"),
+                body=text,
+                body_base64=exact,
                 headers=audit_headers(headers),
                 error=error[:1000],
                 received_at=now,
@@ -160,6 +183,7 @@ async def ingest(
 ) -> IngestResult:
     """Store the receipt and apply its updates once; a repeated dedupe key changes nothing."""
     key = stored_dedupe_key(parsed.dedupe_key)
+    text, exact = stored_body(body)
     try:
         async with db.write() as session:
             rules = uow.notifier.rules if uow.notifier is not None else None
@@ -180,7 +204,8 @@ async def ingest(
                         "carrier": carrier,
                         "dedupe_key": key,
                         "outcome": outcome,
-                        "body": body.decode("utf-8", errors="replace"),
+                        "body": text,
+                        "body_base64": exact,
                         "headers": audit_headers(headers),
                         "tracking_numbers": _tracking_list(parsed)[:1000],
                         "received_at": now,
@@ -415,11 +440,11 @@ async def _open_carrier_delay(
     source: str,
 ) -> None:
     """An exception or failed attempt opens a delay, unless one is already open for the shipment."""
-    if order.status in ("delivered", "cancelled", "returned"):
+    if is_final(order.status):
         return
     open_ = await session.execute(
         select(col(Delay.id)).where(
-            col(Delay.shipment_id) == shipment.id, col(Delay.state) == "open"
+            col(Delay.shipment_id) == shipment.id, col(Delay.state) == DelayState.OPEN
         )
     )
     if open_.first() is not None:
@@ -470,7 +495,7 @@ async def apply_unmatched(
         if adapter is None:
             continue
         try:
-            parsed = adapter.parse(receipt.body.encode("utf-8"), json.loads(receipt.headers))
+            parsed = adapter.parse(received_body(receipt), json.loads(receipt.headers))
         except PayloadError:
             continue
         mine = tuple(u for u in parsed.updates if u.tracking_number == shipment.tracking_number)
@@ -507,7 +532,7 @@ async def replay(
         if receipt.outcome not in (Outcome.DEAD_LETTER, Outcome.UNMATCHED):
             return IngestResult(receipt.outcome, receipt.id)
         try:
-            parsed = adapter.parse(receipt.body.encode("utf-8"), json.loads(receipt.headers))
+            parsed = adapter.parse(received_body(receipt), json.loads(receipt.headers))
         except PayloadError as exc:
             receipt.error = str(exc)[:1000]
             session.add(receipt)

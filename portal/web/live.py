@@ -18,9 +18,10 @@ from realtime.websocket import origin_allowed, pump
 from ..models import ShareLink
 from ..runtime import Runtime
 from ..services.links import resolve_link_target
+from ..services.review import ReviewVia, review_link
 from ..services.timeline import Published
 from ..services.views import OrderView, read_order_view_by_number
-from .pages import feedback_csrf
+from .pages import choice_csrf, feedback_csrf
 from .render import LiveContext
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,8 @@ class OrderFeed:
         settings = self._runtime.settings
         return LiveContext(
             feedback_csrf=feedback_csrf(settings.secret_key, order_number),
-            review_url=settings.review_url,
+            review_url=review_link(settings, order_number, ReviewVia.PAGE),
+            choice_csrf=choice_csrf(settings.secret_key, order_number),
         )
 
     async def _load(self, topic: str) -> OrderView | None:
@@ -83,6 +85,13 @@ class LinkWatch:
             sockets.discard(websocket)
             if not sockets:
                 del self._sockets[link_id]
+
+    async def close_link(self, link_id: int) -> int:
+        """Close this process's sockets on a link just revoked here; how many there were.
+        (Other processes' sockets are closed by their own next :meth:`check`.)"""
+        doomed = list(self._sockets.get(link_id, ()))
+        await asyncio.gather(*(_close_quietly(ws, 1008, "link revoked") for ws in doomed))
+        return len(doomed)
 
     async def run(self, runtime: Runtime, interval: float | None = None) -> None:
         """Check every ``interval`` seconds (default: REVOCATION_CHECK_SECONDS, read per call)."""

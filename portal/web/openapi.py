@@ -9,7 +9,8 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from ..schemas import DelayCreate, LinkCreate, OrderCreate, ShipmentCreate, StatusChange
-from . import openapi_inquiries
+from . import archive, openapi_inquiries
+from .openapi_crm import add_crm
 
 _INPUTS: tuple[type[BaseModel], ...] = (
     OrderCreate,
@@ -134,13 +135,19 @@ def _components() -> dict[str, Any]:
     }
     schemas["Link"] = {
         "type": "object",
-        "properties": {"url": {"type": "string"}, "expires_at": {"type": ["string", "null"]}},
+        "properties": {
+            "id": {"type": "integer"},
+            "url": {"type": "string"},
+            "expires_at": {"type": ["string", "null"]},
+        },
     }
+    schemas.update(_link_schemas())
     schemas["Notifications"] = {
         "type": "object",
         "properties": {"notifications": {"type": "array", "items": {"type": "object"}}},
     }
     schemas.update(openapi_inquiries.SCHEMAS)
+    schemas["Archive"] = archive.ARCHIVE_SCHEMA
     return schemas
 
 
@@ -212,7 +219,9 @@ def openapi_document(base_url: str) -> dict[str, Any]:
         },
     }
     paths.update(openapi_inquiries.paths(_post, _ok, _error_response))
-    return {
+    _add_link_paths(paths, read)
+    paths.update(archive.openapi_paths(read))
+    document = {
         "openapi": "3.1.0",
         "info": {"title": "Tracking portal API", "version": "1"},
         "servers": [{"url": base_url}],
@@ -231,3 +240,52 @@ def openapi_document(base_url: str) -> dict[str, Any]:
             },
         },
     }
+    return add_crm(document)
+
+
+def _link_schemas() -> dict[str, Any]:
+    when = {"type": ["string", "null"], "format": "date-time"}
+    return {
+        "LinkInfo": {
+            "type": "object",
+            "description": "a share link as listed: never its token",
+            "properties": {
+                "id": {"type": "integer"},
+                "created_at": {"type": "string", "format": "date-time"},
+                "created_by": {"type": "string"},
+                "expires_at": when,
+                "revoked_at": when,
+                "use_count": {"type": "integer"},
+                "last_used_at": when,
+            },
+        },
+        "Links": {
+            "type": "object",
+            "properties": {
+                "links": {"type": "array", "items": {"$ref": "#/components/schemas/LinkInfo"}}
+            },
+        },
+    }
+
+
+def _add_link_paths(paths: dict[str, Any], read: dict[str, Any]) -> None:
+    """The links list (beside the create) and the revoke route."""
+    paths["/api/v1/orders/{order_number}/links"]["get"] = {
+        **read,
+        "summary": "The order's share links (never a token)",
+        "responses": {**read["responses"], "200": _ok("the links", "Links")},
+    }
+    revoke = _post(
+        "Revoke a share link; open pages on it go offline",
+        None,
+        _ok("the link", "LinkInfo"),
+        code="200",
+    )
+    revoke["responses"]["404"] = _error_response("no such order, or no such link on it")
+    link_param = {"name": "link_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+    revoke["parameters"] = [
+        _ORDER_PARAM,
+        link_param,
+        {"$ref": "#/components/parameters/IdempotencyKey"},
+    ]
+    paths["/api/v1/orders/{order_number}/links/{link_id}/revoke"] = {"post": revoke}

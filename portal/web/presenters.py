@@ -4,29 +4,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import Protocol
 
-from ..domain.status import MILESTONES, ORDER_RANK, OrderStatus
-from ..notify.wording import ALTERNATIVE_WORDS, REASON_WORDS
+from ..domain.status import MILESTONES, ORDER_RANK, OrderStatus, is_final
+from ..domain.status import is_trouble as is_trouble  # re-exported for the templates
+from ..notify.wording import ALTERNATIVE_WORDS, REASON_WORDS, STATUS_LABELS
+from ..timezones import zone
 
-STATUS_LABELS: dict[str, str] = {
-    "placed": "Order placed",
-    "processing": "Processing",
-    "packed": "Packed",
-    "shipped": "Shipped",
-    "in_transit": "In transit",
-    "out_for_delivery": "Out for delivery",
-    "available_for_pickup": "Ready for pickup",
-    "delivered": "Delivered",
-    "returned": "Returned",
-    "cancelled": "Cancelled",
-    # shipment statuses
-    "pre_transit": "Label created",
-    "attempt_failed": "Delivery attempt failed",
-    "exception": "Problem in transit",
-    "returned_to_sender": "Returned to sender",
-    "unknown": "Update",
-}
+
+class _OrderWithDelay(Protocol):
+    @property
+    def status(self) -> str: ...
+    @property
+    def open_delay(self) -> object | None: ...
+
+
+def shows_delay(order: _OrderWithDelay) -> bool:
+    """Does the page say the order is delayed? Only while it has an open delay and is not
+    final: a delivered, cancelled or returned order is no longer on its way."""
+    return order.open_delay is not None and not is_final(order.status)
 
 
 def label(value: str | None) -> str:
@@ -56,13 +52,6 @@ def mask_email(email: str) -> str:
     if not domain:
         return "***"
     return f"{local[:1]}***@{domain}"
-
-
-def zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
 
 
 def local_time(moment: datetime, tz_name: str) -> str:

@@ -8,6 +8,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from ..domain.status import EventKind, OrderStatus
 from ..services.views import EventView, OrderView
 from . import presenters
 
@@ -41,6 +42,11 @@ def make_environment(directory: Path | None = None) -> Environment:
         local_time=presenters.local_time,
         mask_email=presenters.mask_email,
         progress_steps=presenters.progress_steps,
+        is_final=presenters.is_final,
+        is_trouble=presenters.is_trouble,
+        shows_delay=presenters.shows_delay,
+        S=OrderStatus,
+        K=EventKind,
     )
     return env
 
@@ -52,6 +58,9 @@ class LiveContext:
     feedback_csrf: str
     review_url: str | None
     feedback_error: str | None = None
+    # The delay-choice form's CSRF token (per order, like feedback_csrf) and its error, if any.
+    choice_csrf: str = ""
+    choice_error: str | None = None
 
 
 def visible_events(view: OrderView) -> list[EventView]:
@@ -108,7 +117,7 @@ class LiveRenderer:
         module = self._parts
         parts = (
             module.status_card(view),
-            module.delay_banner(view),
+            module.delay_banner(view, ctx),
             module.shipments(view),
             module.feedback(view, ctx),
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import date, timedelta
 from typing import Any, NamedTuple
+from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import select
@@ -255,3 +256,37 @@ async def test_an_aftership_estimate_revision_updates_the_eta_and_reports_the_de
         "email",
         "phone",
     }
+
+
+async def test_a_returned_order_with_a_delay_no_longer_says_it_is_delayed(
+    portal: Portal, shipped: Shipped
+) -> None:
+    start = portal.clock() - timedelta(hours=10)
+    steps = [
+        ("in_transit", None, "Departed hub"),
+        ("exception", "address", "Address not found"),
+    ]
+    for hours, (status, reason, message) in enumerate(steps):
+        body = generic_body(
+            shipped.tracking_number,
+            status,
+            start + timedelta(hours=hours),
+            message,
+            reason_code=reason,
+        )
+        assert (await deliver(portal, "generic", body)).status_code == 200
+    page = await portal.client.get(urlsplit(shipped.tracking_url).path)
+    assert "Your order is delayed" in page.text  # the delay shows while the parcel travels
+
+    body = generic_body(
+        shipped.tracking_number, "returned_to_sender", start + timedelta(hours=3), "Returned"
+    )
+    assert (await deliver(portal, "generic", body)).status_code == 200
+    order = await shipped.order()
+    assert order["status"] == "returned"
+    assert [d["state"] for d in order["delays"]] == ["resolved"]
+    page = await portal.client.get(urlsplit(shipped.tracking_url).path)
+    assert page.status_code == 200
+    assert "Returned" in page.text
+    assert "Your order is delayed" not in page.text
+    assert "Expected " not in page.text

@@ -33,7 +33,5 @@ TABLE = [
 
 
 @pytest.mark.parametrize(("current", "facts", "expected"), TABLE)
-def test_raised_priority(
-    current: P, facts: OrderUrgency, expected: tuple[P, str] | None
-) -> None:
+def test_raised_priority(current: P, facts: OrderUrgency, expected: tuple[P, str] | None) -> None:
     assert raised_priority(current, facts) == expected

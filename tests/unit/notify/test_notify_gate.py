@@ -6,12 +6,13 @@ from typing import Any
 
 import pytest
 
+from portal.domain.status import OrderStatus
 from portal.notify.gate import Notice, OrderFacts, Outcome, Reason, Verdict, check
-from portal.notify.kinds import Channel, Milestone, NotificationKind
+from portal.notify.kinds import DELAYED, Channel, Milestone, NotificationKind
 from portal.notify.samples import sample_context
 from portal.notify.templates import TemplateSet
 
-K, C, M = NotificationKind, Channel, Milestone
+K, C, M = NotificationKind, Channel, OrderStatus
 TODAY = date(2027, 3, 1)
 CTX = sample_context(TODAY)
 TRACKING = "1Z999AA10123456784"
@@ -20,7 +21,7 @@ MILESTONE_OF = {
     K.ORDER_CONFIRMATION: M.PLACED,
     K.STATUS_UPDATE: M.OUT_FOR_DELIVERY,
     K.SHIPPING: M.SHIPPED,
-    K.DELAY: M.DELAYED,
+    K.DELAY: DELAYED,
     K.DELIVERY: M.DELIVERED,
     K.INQUIRY_REPLY: M.IN_TRANSIT,
 }
@@ -61,7 +62,7 @@ def make_notice(
     return dataclasses.replace(notice, **changes)
 
 
-def facts(status: Milestone = M.SHIPPED, **changes: Any) -> OrderFacts:
+def facts(status: OrderStatus = M.SHIPPED, **changes: Any) -> OrderFacts:
     base = OrderFacts(
         status=status,
         portal_link_valid=True,
@@ -117,7 +118,7 @@ SUPERSESSION = [
     (
         "delay once delivered",
         K.DELAY,
-        M.DELAYED,
+        DELAYED,
         M.DELIVERED,
         Outcome.SUPERSEDED,
         Reason.ALREADY_DELIVERED,
@@ -157,7 +158,7 @@ SUPERSESSION = [
     (
         "cancelled supersedes a delay",
         K.DELAY,
-        M.DELAYED,
+        DELAYED,
         M.CANCELLED,
         Outcome.SUPERSEDED,
         Reason.ORDER_CANCELLED,
@@ -206,7 +207,7 @@ def test_supersession(
     templates: TemplateSet,
     kind: NotificationKind,
     announced: Milestone,
-    status: Milestone,
+    status: OrderStatus,
     outcome: Outcome,
     reason: Reason,
 ) -> None:
@@ -221,8 +222,8 @@ STILL_VALID = [
     ("confirmation while processing", K.ORDER_CONFIRMATION, M.PLACED, M.PROCESSING),
     ("shipping while in transit", K.SHIPPING, M.SHIPPED, M.IN_TRANSIT),
     ("shipping while out for delivery", K.SHIPPING, M.SHIPPED, M.OUT_FOR_DELIVERY),
-    ("delay while packed", K.DELAY, M.DELAYED, M.PACKED),
-    ("delay while out for delivery", K.DELAY, M.DELAYED, M.OUT_FOR_DELIVERY),
+    ("delay while packed", K.DELAY, DELAYED, M.PACKED),
+    ("delay while out for delivery", K.DELAY, DELAYED, M.OUT_FOR_DELIVERY),
     ("status update, same status", K.STATUS_UPDATE, M.PACKED, M.PACKED),
     ("the cancellation notice itself", K.STATUS_UPDATE, M.CANCELLED, M.CANCELLED),
 ]
@@ -234,7 +235,7 @@ STILL_VALID = [
     ids=[case[0] for case in STILL_VALID],
 )
 def test_not_superseded(
-    templates: TemplateSet, kind: NotificationKind, announced: Milestone, status: Milestone
+    templates: TemplateSet, kind: NotificationKind, announced: Milestone, status: OrderStatus
 ) -> None:
     notice = make_notice(templates, kind, C.EMAIL, milestone=announced)
     assert check(notice, facts(status)).ok
@@ -494,7 +495,7 @@ def test_string_values_are_accepted(templates: TemplateSet) -> None:
 
 def test_an_order_status_is_never_delayed() -> None:
     with pytest.raises(ValueError):
-        facts(M.DELAYED)
+        facts(DELAYED)
 
 
 @pytest.mark.parametrize("locale", ["en", "es"])
@@ -510,7 +511,7 @@ def test_a_delay_without_a_new_date_passes(
         kind=K.DELAY,
         channel=channel,
         recipient="ada@example.com" if channel is C.EMAIL else "+14155552671",
-        milestone=M.DELAYED,
+        milestone=DELAYED,
         subject=rendered.subject,
         text=rendered.text,
         html=rendered.html,

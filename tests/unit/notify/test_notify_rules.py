@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from portal.notify.kinds import Channel, Milestone, NotificationKind
+from portal.domain.status import OrderStatus
+from portal.notify.kinds import DELAYED, Channel, Milestone, NotificationKind
 from portal.notify.rules import (
     Contact,
     CustomerPrefs,
@@ -18,7 +19,7 @@ from portal.notify.rules import (
     plan,
 )
 
-K, C, M = NotificationKind, Channel, Milestone
+K, C, M = NotificationKind, Channel, OrderStatus
 EVERYONE = Contact(email="ada@example.com", phone="+14155552671")
 
 
@@ -31,7 +32,7 @@ EVERYONE = Contact(email="ada@example.com", phone="+14155552671")
         (M.SHIPPED, K.SHIPPING, (C.EMAIL, C.SMS)),
         (M.OUT_FOR_DELIVERY, K.STATUS_UPDATE, (C.SMS, C.EMAIL)),
         (M.AVAILABLE_FOR_PICKUP, K.STATUS_UPDATE, (C.SMS, C.EMAIL)),
-        (M.DELAYED, K.DELAY, (C.EMAIL, C.PHONE)),
+        (DELAYED, K.DELAY, (C.EMAIL, C.PHONE)),
         (M.DELIVERED, K.DELIVERY, (C.EMAIL, C.SMS)),
     ],
 )
@@ -51,8 +52,8 @@ def test_milestones_without_a_rule_send_nothing(milestone: Milestone) -> None:
 def test_recipients_per_channel() -> None:
     notices = plan(Rules.default(), "delayed", CustomerPrefs(), EVERYONE)
     assert notices == [
-        PlannedNotice(K.DELAY, C.EMAIL, "ada@example.com", M.DELAYED),
-        PlannedNotice(K.DELAY, C.PHONE, "+14155552671", M.DELAYED),
+        PlannedNotice(K.DELAY, C.EMAIL, "ada@example.com", DELAYED),
+        PlannedNotice(K.DELAY, C.PHONE, "+14155552671", DELAYED),
     ]
 
 
@@ -73,7 +74,7 @@ def test_no_phone_means_no_sms_and_no_call(phone: str | None) -> None:
     assert [n.channel for n in plan(Rules.default(), M.SHIPPED, CustomerPrefs(), contact)] == [
         C.EMAIL
     ]
-    assert [n.channel for n in plan(Rules.default(), M.DELAYED, CustomerPrefs(), contact)] == [
+    assert [n.channel for n in plan(Rules.default(), DELAYED, CustomerPrefs(), contact)] == [
         C.EMAIL
     ]
 
@@ -149,7 +150,7 @@ def test_load_rules_yaml(tmp_path: Path) -> None:
 def test_load_rules_json(tmp_path: Path) -> None:
     path = tmp_path / "rules.json"
     path.write_text(json.dumps({"rules": {"delayed": {"channels": ["email"]}}}), encoding="utf-8")
-    assert load_rules(path).get(M.DELAYED).channels == (C.EMAIL,)  # type: ignore[union-attr]
+    assert load_rules(path).get(DELAYED).channels == (C.EMAIL,)  # type: ignore[union-attr]
 
 
 def test_load_rules_empty_file_keeps_defaults(tmp_path: Path) -> None:

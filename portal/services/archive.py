@@ -1,0 +1,262 @@
+"""The archive: everything kept about an order, as one JSON document per order.
+
+Read-only: the portal never deletes records, and the archive copies them; it does not move
+them. Share-link tokens never appear: the table keeps only their hashes, and a token inside a
+notification's text is replaced by the link's id (``/t/<link 42>``), so an archive never opens
+a tracking page.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ..models import (
+    Delay,
+    Feedback,
+    Notification,
+    Order,
+    OrderEvent,
+    OrderItem,
+    ShareLink,
+    Shipment,
+    ShipmentItem,
+    WebhookReceipt,
+    table_of,
+)
+from ..models_crm import Interaction
+from ..models_records import AuditFinding, DelayChoice
+from ..security import hash_token
+from .interactions import interaction_json
+
+ARCHIVE_VERSION = 1
+Row = Mapping[str, Any]
+Document = dict[str, Any]
+
+ORDERS, ITEMS = table_of(Order), table_of(OrderItem)
+SHIPMENTS, SHIPMENT_ITEMS = table_of(Shipment), table_of(ShipmentItem)
+EVENTS, DELAYS, CHOICES = table_of(OrderEvent), table_of(Delay), table_of(DelayChoice)
+RECEIPTS, NOTIFICATIONS = table_of(WebhookReceipt), table_of(Notification)
+LINKS, FEEDBACK, FINDINGS = table_of(ShareLink), table_of(Feedback), table_of(AuditFinding)
+INTERACTIONS = table_of(Interaction)
+
+# A share-link path in a notice: /t/<token>, where a token is URL-safe base64.
+_LINK_PATH = re.compile(r"/t/([A-Za-z0-9_-]{8,128})")
+# Columns never copied: secrets' hashes, and what the document holds in a better form.
+_LEFT_OUT = {"token_hash", "customer_email_norm", "body", "body_base64"}
+
+
+def redact_tokens(text: str, link_ids: Mapping[str, int]) -> str:
+    """Pure: every /t/<token> in ``text`` becomes /t/<link ID> (``link_ids``: token hash -> id).
+
+    A token of no known link is replaced too, by ``/t/<link unknown>``: nothing that could open
+    a page is left.
+    """
+
+    def replace(match: re.Match[str]) -> str:
+        link_id = link_ids.get(hash_token(match.group(1)))
+        return f"/t/<link {link_id if link_id is not None else 'unknown'}>"
+
+    return _LINK_PATH.sub(replace, text)
+
+
+def plain(value: Any) -> Any:
+    """A column value as JSON: times and dates in ISO 8601."""
+    if isinstance(value, datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def row_json(row: Row, *, json_columns: Iterable[str] = ()) -> dict[str, Any]:
+    parsed = set(json_columns)
+    out: dict[str, Any] = {}
+    for name, value in row.items():
+        if name in _LEFT_OUT or name == "order_id":
+            continue
+        if name in parsed and isinstance(value, str):
+            value = json.loads(value)
+        out[name] = plain(value)
+    return out
+
+
+def receipt_json(row: Row) -> dict[str, Any]:
+    """A webhook receipt with its body exactly as received (base64 when it is not UTF-8)."""
+    out = row_json(row, json_columns=("headers",))
+    out["tracking_numbers"] = [n for n in (row["tracking_numbers"] or "").split(",") if n]
+    if row["body_base64"] is not None:
+        out["raw_body_base64"] = row["body_base64"]
+    else:
+        out["raw_body"] = row["body"]
+    return out
+
+
+def notification_json(row: Row, link_ids: Mapping[str, int]) -> dict[str, Any]:
+    """A notification as sent (state, attempts, errors), its contents' tokens replaced."""
+
+    def clean(text: str | None) -> str | None:
+        return redact_tokens(text, link_ids) if text is not None else None
+
+    out = row_json(row)
+    for name in ("subject", "body", "html"):
+        out[name] = clean(row[name])
+    out["facts"] = json.loads(clean(row["facts"]) or "{}")
+    out["errors"] = json.loads(clean(row["errors"]) or "[]")
+    return out
+
+
+def link_json(row: Row) -> dict[str, Any]:
+    return row_json(row)  # the token's hash is left out with the other secrets
+
+
+# Further parts (e.g. inquiries) register a loader here: (session, order ids) -> id -> items.
+PartLoader = Callable[[AsyncSession, Sequence[int]], Any]
+EXTRA_PARTS: dict[str, PartLoader] = {}
+
+
+async def _rows(session: AsyncSession, stmt: sa.Select[Any]) -> list[Row]:
+    return [r._mapping for r in (await session.execute(stmt)).all()]
+
+
+def _by_order(rows: Iterable[Row]) -> dict[int, list[Row]]:
+    grouped: dict[int, list[Row]] = defaultdict(list)
+    for row in rows:
+        grouped[row["order_id"]].append(row)
+    return grouped
+
+
+async def _receipts(
+    session: AsyncSession, shipments: Iterable[Row]
+) -> dict[int, list[dict[str, Any]]]:
+    """The receipts about each order's shipments.
+
+    Parsed receipts name their tracking numbers (``tracking_numbers`` is ',A,B,'); a dead
+    letter could not be parsed, so it belongs to the orders whose tracking numbers its raw
+    body mentions.
+    """
+    orders_of: dict[str, set[int]] = defaultdict(set)
+    for s in shipments:
+        orders_of[s["tracking_number"]].add(s["order_id"])
+    numbers = sorted(orders_of)
+    found: dict[int, Row] = {}
+    dead = RECEIPTS.c.outcome == "dead_letter"
+    for start in range(0, len(numbers), 100):
+        chunk = numbers[start : start + 100]
+        named = sa.or_(
+            *(RECEIPTS.c.tracking_numbers.contains(f",{n},", autoescape=True) for n in chunk)
+        )
+        mentioned = sa.and_(
+            dead, sa.or_(*(RECEIPTS.c.body.contains(n, autoescape=True) for n in chunk))
+        )
+        for row in await _rows(session, sa.select(RECEIPTS).where(sa.or_(named, mentioned))):
+            found[row["id"]] = row
+    out: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for receipt_id in sorted(found):
+        row = found[receipt_id]
+        named_numbers = [n for n in row["tracking_numbers"].split(",") if n]
+        if not named_numbers and row["outcome"] == "dead_letter":
+            named_numbers = [n for n in numbers if n in row["body"]]
+        owners = set().union(*(orders_of.get(n, set()) for n in named_numbers))
+        for order_id in sorted(owners):
+            out[order_id].append(receipt_json(row))
+    return out
+
+
+async def load_archives(session: AsyncSession, order_ids: Sequence[int]) -> list[Document]:
+    """The archive documents of these orders (one statement per part for all of them)."""
+    ids = list(order_ids)
+    if not ids:
+        return []
+
+    async def part(table: sa.Table, *order_by: Any) -> dict[int, list[Row]]:
+        stmt = sa.select(table).where(table.c.order_id.in_(ids)).order_by(*order_by)
+        return _by_order(await _rows(session, stmt))
+
+    orders = await _rows(session, sa.select(ORDERS).where(ORDERS.c.id.in_(ids)))
+    items = await part(ITEMS, ITEMS.c.position)
+    shipments = await part(SHIPMENTS, SHIPMENTS.c.id)
+    all_shipments = [s for rows in shipments.values() for s in rows]
+    shipped = await _rows(
+        session,
+        sa.select(SHIPMENT_ITEMS).where(
+            SHIPMENT_ITEMS.c.shipment_id.in_([s["id"] for s in all_shipments] or [-1])
+        ),
+    )
+    shipped_by: dict[int, list[Row]] = defaultdict(list)
+    for row in shipped:
+        shipped_by[row["shipment_id"]].append(row)
+    events = await part(EVENTS, EVENTS.c.seq)
+    delays = await part(DELAYS, DELAYS.c.id)
+    choices = {c["delay_id"]: c for rows in (await part(CHOICES)).values() for c in rows}
+    notices = await part(NOTIFICATIONS, NOTIFICATIONS.c.id)
+    links = await part(LINKS, LINKS.c.id)
+    feedback = await part(FEEDBACK)
+    findings = await part(FINDINGS, FINDINGS.c.id)
+    crm = await part(INTERACTIONS, INTERACTIONS.c.occurred_at, INTERACTIONS.c.id)
+    receipts = await _receipts(session, all_shipments)
+    extras = {name: await load(session, ids) for name, load in EXTRA_PARTS.items()}
+
+    documents = []
+    for order in sorted(orders, key=lambda o: o["id"]):
+        oid = order["id"]
+        link_ids = {link["token_hash"]: link["id"] for link in links.get(oid, [])}
+        doc: Document = {
+            "archive_version": ARCHIVE_VERSION,
+            "order": {**row_json(order), "items": [row_json(i) for i in items.get(oid, [])]},
+            "shipments": [
+                {**row_json(s), "items": [row_json(i) for i in shipped_by.get(s["id"], [])]}
+                for s in shipments.get(oid, [])
+            ],
+            "events": [row_json(e, json_columns=("data",)) for e in events.get(oid, [])],
+            "delays": [
+                {
+                    **row_json(d, json_columns=("alternatives",)),
+                    "choice": row_json(choices[d["id"]]) if d["id"] in choices else None,
+                }
+                for d in delays.get(oid, [])
+            ],
+            "webhook_receipts": receipts.get(oid, []),
+            "notifications": [notification_json(n, link_ids) for n in notices.get(oid, [])],
+            "interactions": [
+                interaction_json(Interaction(**r), order["order_number"]) for r in crm.get(oid, [])
+            ],
+            "feedback": next((row_json(f) for f in feedback.get(oid, [])), None),
+            "links": [link_json(link) for link in links.get(oid, [])],
+            "audit_findings": [row_json(f) for f in findings.get(oid, [])],
+        }
+        for name, found in extras.items():
+            doc[name] = found.get(oid, [])
+        documents.append(doc)
+    return documents
+
+
+async def order_id_by_number(session: AsyncSession, order_number: str) -> int | None:
+    stmt = sa.select(ORDERS.c.id).where(ORDERS.c.order_number == order_number)
+    found: int | None = (await session.execute(stmt)).scalar_one_or_none()
+    return found
+
+
+def changed_since_ids(since: datetime) -> sa.CompoundSelect[Any]:
+    """Ids of orders with anything recorded at or after ``since`` (for exports)."""
+    sources: list[sa.Select[Any]] = [
+        sa.select(ORDERS.c.id.label("order_id")).where(ORDERS.c.updated_at >= since),
+        sa.select(ORDERS.c.id.label("order_id")).where(ORDERS.c.created_at >= since),
+        sa.select(NOTIFICATIONS.c.order_id).where(
+            sa.or_(NOTIFICATIONS.c.created_at >= since, NOTIFICATIONS.c.sent_at >= since)
+        ),
+        sa.select(INTERACTIONS.c.order_id).where(INTERACTIONS.c.recorded_at >= since),
+        sa.select(FEEDBACK.c.order_id).where(FEEDBACK.c.created_at >= since),
+        sa.select(CHOICES.c.order_id).where(CHOICES.c.chosen_at >= since),
+        sa.select(LINKS.c.order_id).where(
+            sa.or_(LINKS.c.created_at >= since, LINKS.c.revoked_at >= since)
+        ),
+    ]
+    return sa.union(*sources)

@@ -17,7 +17,7 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from realtime.hub import create_hub
+from realtime.hub import create_follower_hub, create_hub
 
 from .clock import Clock, utcnow
 from .db import Database, NotMigrated
@@ -36,6 +36,7 @@ from .web import (
     live,
     ops,
     pages,
+    screen,
     support,
     webhooks,
 )
@@ -43,6 +44,7 @@ from .web.errors import HANDLERS
 from .web.render import make_environment, static_dir
 from .web.reports_api import routes as report_routes
 from .web.review import routes as review_routes
+from .web.screen.feed import ScreenFeed
 from .web.support import audit as support_audit
 from .web.support import delay_choice as support_delay_choice
 from .web.support import reports as support_reports
@@ -176,6 +178,10 @@ def create_app(
             )
             runtime.broker = hub.broker
             runtime.hub = hub
+            runtime.screen_feed = ScreenFeed(runtime)
+            runtime.screen_hub = create_follower_hub(
+                hub, runtime.screen_feed, channel_for=runtime.channel
+            )
             runtime.link_watch = live.LinkWatch()
             await runtime.broker.start()
             tasks = [asyncio.create_task(runtime.link_watch.run(runtime), name="link-watch")]
@@ -188,6 +194,7 @@ def create_app(
                 with collector:
                     yield
             finally:
+                await runtime.screen_hub.close_all(1012)
                 await hub.close_all(1012)
                 for task in tasks:
                     task.cancel()
@@ -217,6 +224,7 @@ def create_app(
         *pages.routes,
         *live.routes,
         *support.routes,
+        *screen.routes,
         *support_audit.routes,
         *support_delay_choice.routes,
         *support_reports.routes,

@@ -47,6 +47,8 @@ class Runtime:
         self.lookup_limiter = RateLimiter(limit=10, window=300)
         self.broker: Broker  # set by the lifespan once the hub exists
         self.hub: Any = None
+        self.screen_hub: Any = None  # the order screens' hub, following `hub`
+        self.screen_feed: Any = None
         self.notifier = Notifier.from_settings(settings)
         self.link_watch: Any = None
         self.dispatcher: Any = None

@@ -41,7 +41,8 @@ def announced(kind: NotificationKind, ctx: NoticeContext) -> Milestone:
         # A reply answers a question whatever the order's state; the sample's is in transit.
         NotificationKind.INQUIRY_REPLY: OrderStatus.IN_TRANSIT,
     }
-    return milestones[kind]
+    # A kind not tied to a milestone (a reply to a question) goes whatever the order did.
+    return milestones.get(kind, OrderStatus(ctx.status or "processing"))
 
 
 def minimal_context(ctx: NoticeContext, kind: NotificationKind, channel: Channel) -> NoticeContext:

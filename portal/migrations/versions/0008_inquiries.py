@@ -1,7 +1,7 @@
 """inquiries: inquiries with their SLA clocks, messages, SLA events, inbound mail
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from alembic import op
 
 import portal.models
 
-revision = "0007"
-down_revision = "0006"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 

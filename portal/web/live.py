@@ -27,6 +27,16 @@ from .render import LiveContext
 log = logging.getLogger(__name__)
 
 REVOCATION_CHECK_SECONDS = 10.0
+# What the tracking page may send: nothing but an optional heartbeat, at most this often.
+CLIENT_FRAMES_PER_MINUTE = 60
+PAGE_FRAMES = frozenset({"ping"})
+
+
+def is_page_frame(payload: str | bytes) -> bool:
+    """The page's socket carries no data from the browser; a text ``ping`` is tolerated."""
+    return isinstance(payload, str) and payload.strip() in PAGE_FRAMES
+
+
 CLOSE_TIMEOUT_SECONDS = 5.0
 
 
@@ -148,7 +158,13 @@ async def tracking_socket(websocket: WebSocket) -> None:
     await websocket.accept()
     runtime.link_watch.add(link_id, websocket)
     try:
-        await pump(websocket, runtime.hub, order_number)
+        await pump(
+            websocket,
+            runtime.hub,
+            order_number,
+            max_frames_per_minute=CLIENT_FRAMES_PER_MINUTE,
+            accept=is_page_frame,
+        )
     finally:
         runtime.link_watch.discard(link_id, websocket)
 

@@ -21,6 +21,7 @@ from ..services.links import resolve_link_target
 from ..services.review import ReviewVia, review_link
 from ..services.timeline import Published
 from ..services.views import OrderView, read_order_view_by_number
+from .link_guard import record_miss
 from .pages import choice_csrf, feedback_csrf
 from .render import LiveContext
 
@@ -152,6 +153,8 @@ async def tracking_socket(websocket: WebSocket) -> None:
     async with runtime.db.read() as session:
         found = await resolve_link_target(session, websocket.path_params["token"], runtime.clock())
     if found is None:
+        guard = getattr(websocket.app.state, "link_guard", None)
+        record_miss(websocket.scope, guard, runtime.settings.trusted_proxies)
         await websocket.close(code=1008)
         return
     link_id, order_number = found

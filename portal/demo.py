@@ -23,6 +23,7 @@ import uvicorn
 from carriers.registry import get_adapter
 
 from .db import Database
+from .demo_console import seed_console
 from .server import uvicorn_kwargs
 from .settings import Settings, load_settings
 
@@ -241,6 +242,7 @@ async def _seed_and_simulate(
         await sim.carrier(orders[3], "in_transit", "Arrived at the delivery depot", city=2)
         await sim.carrier(orders[3], "out_for_delivery", "Out for delivery", city=2)
         await sim.carrier(orders[3], "delivered", "Delivered to the front door", city=2)
+        await seed_console(sim.api, [order.number for order in orders])
         print("\nDemo is running. Open a tracking page and watch it change:", flush=True)
         for order in orders:
             print(f"  {order.number}: {order.url}", flush=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from portal.web.customer_guard import views_counted
 from tests.integration.conftest import Portal
 from tests.integration.screen.screen_helpers import drain, notifications_of, shipped_order
 from tests.integration.staff_helpers import anonymous_client
@@ -23,6 +24,7 @@ async def test_the_screen_shows_the_whole_order(portal: Portal, agent: Any) -> N
     assert delay.status_code == 201, delay.text
     await drain(portal)
     assert (await portal.client.get(f"/t/{token}")).status_code == 200
+    await views_counted()  # a view is counted after its answer
 
     page = await agent.get(f"/support/orders/{number}")
     assert page.status_code == 200, page.text

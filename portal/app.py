@@ -24,12 +24,14 @@ from .db import Database, NotMigrated
 from .logs import install_redaction, redact
 from .metrics import Metrics
 from .runtime import Runtime
+from .services.inquiry_watch import start_inquiry_watch
 from .settings import Settings
 from .web import (
     api,
     api_crm,
     archive,
     delay_choice,
+    inquiries_api,
     links_api,
     live,
     ops,
@@ -184,6 +186,7 @@ def create_app(
             await runtime.broker.start()
             tasks = [asyncio.create_task(runtime.link_watch.run(runtime), name="link-watch")]
             tasks.extend(_background_tasks(runtime, dispatcher))
+            tasks.extend(await start_inquiry_watch(runtime))
             app.state.runtime = runtime
             holder["runtime"] = runtime
             collector = tuned_collector() if freeze_heap else nullcontext()
@@ -198,6 +201,7 @@ def create_app(
                 for task in tasks:
                     with suppress(asyncio.CancelledError, Exception):
                         await task
+                await runtime.inquiry_bell.stop()
                 await runtime.broker.stop()
         finally:
             await db.dispose()
@@ -209,6 +213,7 @@ def create_app(
     routes = [
         *ops.routes,
         *api.routes,
+        *inquiries_api.routes,
         *api_crm.routes,
         *links_api.routes,
         *report_routes,

@@ -17,12 +17,13 @@ from starlette.routing import Route
 
 from ..domain.inquiries import InquiryChannel, InquiryState
 from ..models_inquiries import Inquiry
-from ..security import constant_time_equal, hash_token
+from ..security import hash_token
 from ..services import inquiries as service
 from ..services.links import resolve_link
 from ..services.timeline import lock_order_by_id
 from ..services.views import load_order_view
-from .pages import ASK_MAX_LENGTH, _link_gone, _render_tracking, inquiry_csrf
+from .customer_guard import check_csrf, explain_gone, page_headers
+from .pages import ASK_MAX_LENGTH, _render_tracking, inquiry_csrf
 from .ratelimit import RateLimiter
 
 # Per link: a few questions an hour is plenty for a person, and bounds what a leaked link can do.
@@ -36,7 +37,7 @@ def _refused(request: Request, status: int, title: str, message: str) -> Respons
         "error.html",
         {"title": title, "message": message},
         status=status,
-        headers={"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"},
+        headers=page_headers(),
     )
 
 
@@ -48,13 +49,9 @@ async def ask(request: Request) -> Response:
     async with runtime.db.read() as session:
         found = await resolve_link(session, token, now)
     if found is None:
-        return _link_gone(request)
+        return await explain_gone(request, token, now)
     _, order = found
-    expected = inquiry_csrf(runtime.settings.secret_key, order.order_number)
-    if request.headers.get("sec-fetch-site") == "cross-site" or not constant_time_equal(
-        str(form.get("csrf_token") or ""), expected
-    ):
-        return _refused(request, 403, "The form expired", "Reload the tracking page and ask again.")
+    check_csrf(request, form, inquiry_csrf(runtime.settings.secret_key, order.order_number))
     message = str(form.get("message") or "").strip()
     error = None
     if not message:

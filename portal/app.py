@@ -24,21 +24,27 @@ from .db import Database, NotMigrated
 from .logs import install_redaction, redact
 from .metrics import Metrics
 from .runtime import Runtime
+from .services.inquiry_watch import start_inquiry_watch
 from .settings import Settings
 from .web import (
     api,
     api_crm,
     archive,
     delay_choice,
+    inquiries_api,
+    inquiry_page,
     links_api,
     live,
     ops,
     pages,
+    queue,
     screen,
     support,
     webhooks,
 )
+from .web.deadline import BodyDeadline
 from .web.errors import HANDLERS
+from .web.link_guard import LinkGuard, LinkGuardMiddleware
 from .web.render import make_environment, static_dir
 from .web.reports_api import routes as report_routes
 from .web.review import routes as review_routes
@@ -53,6 +59,8 @@ log = logging.getLogger(__name__)
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
+    # A tracking page's address is its share-link token: never send it on as a Referer.
+    "Referrer-Policy": "no-referrer",
     "Content-Security-Policy": (
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
         "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
@@ -184,6 +192,7 @@ def create_app(
             await runtime.broker.start()
             tasks = [asyncio.create_task(runtime.link_watch.run(runtime), name="link-watch")]
             tasks.extend(_background_tasks(runtime, dispatcher))
+            tasks.extend(await start_inquiry_watch(runtime))
             app.state.runtime = runtime
             holder["runtime"] = runtime
             collector = tuned_collector() if freeze_heap else nullcontext()
@@ -198,6 +207,7 @@ def create_app(
                 for task in tasks:
                     with suppress(asyncio.CancelledError, Exception):
                         await task
+                await runtime.inquiry_bell.stop()
                 await runtime.broker.stop()
         finally:
             await db.dispose()
@@ -209,6 +219,9 @@ def create_app(
     routes = [
         *ops.routes,
         *api.routes,
+        *inquiries_api.routes,
+        *inquiry_page.routes,
+        *queue.routes,
         *api_crm.routes,
         *links_api.routes,
         *report_routes,
@@ -226,12 +239,19 @@ def create_app(
         *support_templates.routes,
         Mount("/static", app=StaticFiles(directory=str(static_dir())), name="static"),
     ]
-    return Starlette(
+    link_guard = LinkGuard()
+    app = Starlette(
         routes=routes,
         lifespan=lifespan,
         exception_handlers=HANDLERS,
-        middleware=[Middleware(SecurityHeaders, metrics_of=metrics_of)],
+        middleware=[
+            Middleware(SecurityHeaders, metrics_of=metrics_of),
+            Middleware(LinkGuardMiddleware, guard=link_guard),
+            Middleware(BodyDeadline, seconds=settings.body_timeout),
+        ],
     )
+    app.state.link_guard = link_guard
+    return app
 
 
 def _background_tasks(runtime: Runtime, dispatcher: bool) -> list[asyncio.Task[None]]:

@@ -45,6 +45,8 @@ class Runtime:
         self.metrics = metrics
         self.renderer = LiveRenderer(env)
         self.lookup_limiter = RateLimiter(limit=10, window=300)
+        # Console sign-in attempts per address (the per-account lockout is in the database).
+        self.login_limiter = RateLimiter(limit=60, window=300)
         self.broker: Broker  # set by the lifespan once the hub exists
         self.hub: Any = None
         self.screen_hub: Any = None  # the order screens' hub, following `hub`
@@ -52,6 +54,8 @@ class Runtime:
         self.notifier = Notifier.from_settings(settings)
         self.link_watch: Any = None
         self.dispatcher: Any = None
+        self.inquiry_bell: Any = None  # portal.services.inquiry_watch.InquiryBell
+        self.breach_watcher: Any = None  # portal.services.inquiry_watch.BreachWatcher
         self.page_globals = {
             "shop_name": settings.shop_name,
             "support_email": settings.support_email,
@@ -94,6 +98,23 @@ class Runtime:
                 )
         if uow.notifications and self.dispatcher is not None:
             self.dispatcher.wake()
+        await self._inquiries_after_commit(uow)
+
+    async def _inquiries_after_commit(self, uow: UnitOfWork) -> None:
+        """Announce changed inquiries; raise priorities after order changes that may."""
+        from .services.inquiries import may_raise_priority, raise_after_order_changes
+
+        changed = [i for i in uow.inquiries if i is not None]
+        urgent = {p.order_number for p in uow.published if may_raise_priority(p.kind, p.status)}
+        if urgent:
+            try:
+                changed += await raise_after_order_changes(
+                    self.db, self.new_uow, self.settings.sla_policy, self.clock(), urgent
+                )
+            except Exception:
+                log.exception("raising inquiry priorities after a change to %s failed", urgent)
+        if changed and self.inquiry_bell is not None:
+            await self.inquiry_bell.ring(changed)
 
     async def on_shipment_registered(
         self, session: AsyncSession, uow: UnitOfWork, order: Order, shipment: Shipment

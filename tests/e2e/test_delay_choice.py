@@ -93,13 +93,13 @@ def test_the_agent_sees_the_choice_live_and_arranges_it(
         agent.set_default_timeout(10_000)
         sign_in(agent, portal_server, email)
         agent.goto(f"{portal_server.base_url}/support/orders/{number}")
-        choice = agent.locator("#screen-delays .delay-choice")
-        expect(choice).to_have_text("not chosen yet")
+        choice = agent.locator("#screen-delays .delay-choice-staff")
+        expect(choice).to_contain_text("The customer has not chosen yet")
         agent.wait_for_timeout(500)  # the screen's socket connects and takes its snapshot
         page.goto(order["tracking_url"])
         page.get_by_role("button", name=PICKUP).click()
         expect(page.get_by_role("button", name=PICKUP)).to_have_attribute("aria-pressed", "true")
-        expect(choice).to_have_text(PICKUP)  # live: the agent did not reload
+        expect(choice).to_contain_text(f"Customer's choice: {PICKUP}")  # live: no reload
         agent.get_by_role("button", name="Arrange this choice").click()
         expect(choice).to_contain_text("being arranged")
         page.reload()

@@ -45,6 +45,8 @@ class Runtime:
         self.metrics = metrics
         self.renderer = LiveRenderer(env)
         self.lookup_limiter = RateLimiter(limit=10, window=300)
+        # Console sign-in attempts per address (the per-account lockout is in the database).
+        self.login_limiter = RateLimiter(limit=60, window=300)
         self.broker: Broker  # set by the lifespan once the hub exists
         self.hub: Any = None
         self.screen_hub: Any = None  # the order screens' hub, following `hub`

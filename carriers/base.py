@@ -15,6 +15,8 @@ __all__ = [
     "ParsedWebhook",
     "PayloadError",
     "SignatureError",
+    "SignatureMissing",
+    "TimestampOutOfTolerance",
     "TrackingUpdate",
     "WebhookError",
 ]
@@ -83,9 +85,24 @@ class WebhookError(Exception):
 
 
 class SignatureError(WebhookError):
-    """Missing or bad signature, unknown secret, stale timestamp: the portal answers 401."""
+    """Bad signature or credential, or none configured: the portal answers 401.
 
-    code = "invalid_signature"
+    The subclasses say more: no signature at all, or a timestamp outside the tolerance.
+    """
+
+    code = "signature_invalid"
+
+
+class SignatureMissing(SignatureError):
+    """The request carries no signature or credential."""
+
+    code = "signature_missing"
+
+
+class TimestampOutOfTolerance(SignatureError):
+    """The signed timestamp is more than the tolerance (5 minutes) away from now."""
+
+    code = "timestamp_out_of_tolerance"
 
 
 class PayloadError(WebhookError):

@@ -11,7 +11,13 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from carriers.base import ParsedWebhook, PayloadError, SignatureError, TrackingUpdate
+from carriers.base import (
+    ParsedWebhook,
+    PayloadError,
+    SignatureError,
+    SignatureMissing,
+    TrackingUpdate,
+)
 from carriers.jsonfields import (
     JsonObject,
     expect_object,
@@ -116,7 +122,7 @@ class EasyPostAdapter:
         candidates = usable_secrets(secrets)
         provided = header(headers, SIGNATURE_HEADER)
         if provided is None:
-            raise SignatureError(f"missing {SIGNATURE_HEADER} header")
+            raise SignatureMissing(f"missing {SIGNATURE_HEADER} header")
         provided = provided.strip()
         if not provided.lower().startswith(_PREFIX):
             raise SignatureError(f"malformed {SIGNATURE_HEADER} header")

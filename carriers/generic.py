@@ -20,7 +20,15 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import TypeVar
 
-from carriers.base import Location, ParsedWebhook, PayloadError, SignatureError, TrackingUpdate
+from carriers.base import (
+    Location,
+    ParsedWebhook,
+    PayloadError,
+    SignatureError,
+    SignatureMissing,
+    TimestampOutOfTolerance,
+    TrackingUpdate,
+)
 from carriers.jsonfields import JsonObject, json_type, load_json
 from carriers.signing import as_utc, b64_hmac, header, matches_any, to_bytes, usable_secrets
 from carriers.status import ReasonCode, ShipmentStatus
@@ -95,14 +103,14 @@ class GenericAdapter:
         timestamp = header(headers, TIMESTAMP_HEADER)
         signature = header(headers, SIGNATURE_HEADER)
         if not message_id or not timestamp or not signature:
-            raise SignatureError(
+            raise SignatureMissing(
                 f"missing {ID_HEADER}, {TIMESTAMP_HEADER} or {SIGNATURE_HEADER} header"
             )
         timestamp = timestamp.strip()
         if not timestamp.isascii() or not timestamp.isdigit() or len(timestamp) > 12:
             raise SignatureError(f"malformed {TIMESTAMP_HEADER} header")
         if abs(as_utc(now).timestamp() - int(timestamp)) > TOLERANCE.total_seconds():
-            raise SignatureError(f"{TIMESTAMP_HEADER} is outside the 5 minute tolerance")
+            raise TimestampOutOfTolerance(f"{TIMESTAMP_HEADER} is outside the 5 minute tolerance")
         provided = [
             value
             for version, sep, value in (entry.partition(",") for entry in signature.split())
@@ -183,7 +191,8 @@ def _event(value: object, where: str) -> TrackingUpdate:
         reason = _enum(ReasonCode, event["reason_code"], f"{where}.reason_code", _REASONS)
     message = ""
     if event.get("message") is not None:
-        message = _string(event["message"], f"{where}.message", limit=1000, allow_empty=True)
+        # No limit here: carriers.text cuts an over-long message (with an ellipsis).
+        message = _string(event["message"], f"{where}.message", limit=None, allow_empty=True)
     public_url = None
     if event.get("public_url") is not None:
         public_url = _string(event["public_url"], f"{where}.public_url", limit=2000)
@@ -203,13 +212,13 @@ def _event(value: object, where: str) -> TrackingUpdate:
     )
 
 
-def _string(value: object, where: str, *, limit: int, allow_empty: bool = False) -> str:
+def _string(value: object, where: str, *, limit: int | None, allow_empty: bool = False) -> str:
     if not isinstance(value, str):
         raise PayloadError(f"{where}: expected a string, got {json_type(value)}")
     text = value.strip()
     if not text and not allow_empty:
         raise PayloadError(f"{where}: must not be empty")
-    if len(text) > limit:
+    if limit is not None and len(text) > limit:
         raise PayloadError(f"{where}: longer than {limit} characters")
     return text
 
@@ -262,5 +271,5 @@ def _location(value: object, where: str) -> Location | None:
         if item is None:
             parts[field] = None
         else:
-            parts[field] = _string(item, f"{where}.{field}", limit=100, allow_empty=True) or None
+            parts[field] = _string(item, f"{where}.{field}", limit=None, allow_empty=True) or None
     return make_location(**parts)

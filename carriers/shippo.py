@@ -15,7 +15,14 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
-from carriers.base import ParsedWebhook, PayloadError, SignatureError, TrackingUpdate
+from carriers.base import (
+    ParsedWebhook,
+    PayloadError,
+    SignatureError,
+    SignatureMissing,
+    TimestampOutOfTolerance,
+    TrackingUpdate,
+)
 from carriers.jsonfields import (
     JsonObject,
     expect_object,
@@ -130,7 +137,7 @@ class ShippoAdapter:
         candidates = usable_secrets(secrets)
         token = query.get(TOKEN_PARAMETER)
         if not isinstance(token, str) or not token:
-            raise SignatureError(f"missing {TOKEN_PARAMETER} query parameter")
+            raise SignatureMissing(f"missing {TOKEN_PARAMETER} query parameter")
         if not matches_any(candidates, token):
             raise SignatureError(f"{TOKEN_PARAMETER} does not match")
         for name in SIGNATURE_HEADERS:
@@ -144,7 +151,7 @@ class ShippoAdapter:
         timestamp, signatures = _signature_fields(value)
         sent_at = int(timestamp)
         if abs(as_utc(now).timestamp() - sent_at) > TOLERANCE.total_seconds():
-            raise SignatureError("signature timestamp is outside the 5 minute tolerance")
+            raise TimestampOutOfTolerance("signature timestamp is outside the 5 minute tolerance")
         message = timestamp.encode("ascii") + b"." + body
         expected = [hex_hmac(to_bytes(secret), message) for secret in secrets]
         # A list, not a generator: every signature is compared, no early exit.

@@ -8,7 +8,7 @@ import hmac
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 
-from carriers.base import SignatureError
+from carriers.base import SignatureError, SignatureMissing
 
 __all__ = [
     "as_utc",
@@ -93,7 +93,7 @@ def verify_body_hmac(
     candidates = usable_secrets(secrets)
     provided = header(headers, name)
     if provided is None:
-        raise SignatureError(f"missing {name} header")
+        raise SignatureMissing(f"missing {name} header")
     provided = provided.strip()
     if not provided:
         raise SignatureError(f"malformed {name} header")

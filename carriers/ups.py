@@ -15,7 +15,14 @@ import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
-from carriers.base import Location, ParsedWebhook, PayloadError, SignatureError, TrackingUpdate
+from carriers.base import (
+    Location,
+    ParsedWebhook,
+    PayloadError,
+    SignatureError,
+    SignatureMissing,
+    TrackingUpdate,
+)
 from carriers.jsonfields import (
     JsonObject,
     expect_object,
@@ -141,7 +148,7 @@ def _presented_credentials(headers: Mapping[str, str]) -> list[str]:
         else:
             presented.append(token.strip())
     if not presented:
-        raise SignatureError("missing credential (credential or Authorization header)")
+        raise SignatureMissing("missing credential (credential or Authorization header)")
     return presented
 
 

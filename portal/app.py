@@ -25,12 +25,25 @@ from .metrics import Metrics
 from .runtime import BackgroundTask, Runtime, build_runtime
 from .services.dispatch import run_in_process
 from .settings import Settings
-from .web import api, archive, links_api, live, ops, pages, support, webhooks
+from .web import (
+    api,
+    api_crm,
+    archive,
+    delay_choice,
+    links_api,
+    live,
+    ops,
+    pages,
+    support,
+    webhooks,
+)
 from .web.errors import HANDLERS
 from .web.render import make_environment, static_dir
 from .web.reports_api import routes as report_routes
 from .web.review import routes as review_routes
 from .web.support import audit as support_audit
+from .web.support import delay_choice as support_delay_choice
+from .web.support import reports as support_reports
 
 log = logging.getLogger(__name__)
 
@@ -176,7 +189,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         install_redaction()
-        db = Database(settings.database_url)
+        db = Database(settings.database_url, busy_timeout=settings.db_busy_timeout)
         try:
             if not await db.is_migrated():
                 if not settings.auto_migrate:
@@ -216,15 +229,19 @@ def create_app(
     routes = [
         *ops.routes,
         *api.routes,
+        *api_crm.routes,
         *links_api.routes,
         *report_routes,
         *review_routes,
         *archive.routes,
         *webhooks.routes,
+        *delay_choice.routes,
         *pages.routes,
         *live.routes,
         *support.routes,
         *support_audit.routes,
+        *support_delay_choice.routes,
+        *support_reports.routes,
         Mount("/static", app=StaticFiles(directory=str(static_dir())), name="static"),
     ]
     return Starlette(

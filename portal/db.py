@@ -58,12 +58,25 @@ def _begin_immediate(conn: Connection) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def make_engine(url: str, *, pool_size: int = 10, for_writes: bool = False) -> AsyncEngine:
+# How long a SQLite statement waits for another process's write lock before it fails (and the
+# request is answered 503 database_busy): PORTAL_DB_BUSY_TIMEOUT.
+SQLITE_BUSY_WAIT = 10.0
+
+
+def make_engine(
+    url: str,
+    *,
+    pool_size: int = 10,
+    for_writes: bool = False,
+    busy_timeout: float = SQLITE_BUSY_WAIT,
+) -> AsyncEngine:
     if url.startswith("sqlite"):
         path = make_url(url).database or ":memory:"
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, async_creator=sqlite_inline.creator(path, timeout=10))
+        engine = create_async_engine(
+            url, async_creator=sqlite_inline.creator(path, timeout=busy_timeout)
+        )
         event.listen(engine.sync_engine, "connect", _sqlite_connect)
         event.listen(engine.sync_engine, "begin", _begin_immediate if for_writes else _begin)
         return engine
@@ -112,12 +125,18 @@ class Database:
     concurrent requests queue instead of failing with 'database is locked'.
     """
 
-    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+    def __init__(
+        self, url: str, *, pool_size: int = 10, busy_timeout: float = SQLITE_BUSY_WAIT
+    ) -> None:
         self.url = url
-        self.engine = make_engine(url, pool_size=pool_size)
+        self.engine = make_engine(url, pool_size=pool_size, busy_timeout=busy_timeout)
         self.is_sqlite = url.startswith("sqlite")
         # SQLite writers get their own engine whose transactions begin IMMEDIATE.
-        self.write_engine = make_engine(url, for_writes=True) if self.is_sqlite else self.engine
+        self.write_engine = (
+            make_engine(url, for_writes=True, busy_timeout=busy_timeout)
+            if self.is_sqlite
+            else self.engine
+        )
         self.is_postgres = self.engine.dialect.name == "postgresql"
         self._sessions = async_sessionmaker(
             self.engine, class_=AsyncSession, expire_on_commit=False

@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 import re
 
-_TOKEN = re.compile(r"/t/[A-Za-z0-9_-]{8,}")
+# Share links (/t/...) and staff password-reset links (/support/reset/...).
+_TOKEN = re.compile(r"/(t|support/reset)/[A-Za-z0-9_-]{8,}")
 
 
 def redact(text: str) -> str:
-    """Replace share-link tokens in paths and URLs with a placeholder."""
-    return _TOKEN.sub("/t/<token>", text)
+    """Replace share-link and reset-link tokens in paths and URLs with a placeholder."""
+    return _TOKEN.sub(r"/\1/<token>", text)
 
 
 class RedactTokens(logging.Filter):

@@ -36,6 +36,19 @@ class Metrics:
             ["carrier", "outcome"],
             registry=r,
         )
+        self.webhook_secret_matches = Counter(
+            "portal_webhook_secret_matches_total",
+            "Verified webhooks by carrier and the secret that matched (0: the first listed in "
+            "PORTAL_WEBHOOK_SECRET_<CARRIER>; another slot means an old secret is still in use)",
+            ["carrier", "slot"],
+            registry=r,
+        )
+        self.webhook_unknown_statuses = Counter(
+            "portal_webhook_unknown_statuses_total",
+            "Carrier checkpoints whose status code no mapping knows (stored as unknown)",
+            ["carrier"],
+            registry=r,
+        )
         self.notifications = Counter(
             "portal_notifications_total",
             "Notification outcomes by channel",

@@ -61,6 +61,8 @@ class Settings:
     shop_timezone: str = "UTC"
     notification_rules_file: Path | None = None
     secret_key_generated: bool = False
+    db_busy_timeout: float = 10.0
+    body_timeout: float = 10.0
     # Seconds between scheduled audits in the server (0: none; `portal audit` still works).
     audit_interval: float = DEFAULT_AUDIT_INTERVAL
     sla_policy: SlaPolicy = DEFAULT_POLICY
@@ -146,6 +148,19 @@ def _webhook_secrets(env: Mapping[str, str]) -> dict[str, tuple[str, ...]]:
             if keys:
                 found[name[len(prefix) :].lower()] = keys
     return found
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    value = _optional(env, name)
+    if value is None:
+        return default
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number of seconds, got {value!r}") from None
+    if not 0 < seconds <= 3600:
+        raise SettingsError(f"{name} must be between 0 and 3600 seconds, got {value!r}")
+    return seconds
 
 
 def _shop_timezone(env: Mapping[str, str]) -> str:
@@ -262,6 +277,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         shop_timezone=shop_timezone,
         notification_rules_file=Path(rules_file) if rules_file else None,
         secret_key_generated=generated,
+        db_busy_timeout=_seconds(env, "PORTAL_DB_BUSY_TIMEOUT", 10.0),
+        body_timeout=_seconds(env, "PORTAL_BODY_TIMEOUT", 10.0),
         audit_interval=_audit_interval(env),
         sla_policy=_sla_policy(env),
         inbound_address=_inbound_address(env),

@@ -25,6 +25,7 @@ from ..models import (
     ShipmentItem,
     table_of,
 )
+from ..models_records import DelayChoice
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +78,8 @@ class DelayView:
     state: str
     opened_at: datetime
     resolved_at: datetime | None
+    # Staff acted on the customer's choice: it can no longer be changed from the page.
+    choice_handled: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +119,7 @@ class OrderView:
 ORDERS = table_of(Order)
 ITEMS, SHIPMENTS, SHIPMENT_ITEMS = table_of(OrderItem), table_of(Shipment), table_of(ShipmentItem)
 EVENTS, DELAYS, FEEDBACK = table_of(OrderEvent), table_of(Delay), table_of(Feedback)
+CHOICES = table_of(DelayChoice)
 
 
 def _event_view(e: Any) -> EventView:
@@ -154,7 +158,12 @@ _SHIPMENT_ITEMS = (
     .where(ITEMS.c.order_id == _ORDER_ID)
     .order_by(SHIPMENT_ITEMS.c.id)
 )
-_DELAYS = sa.select(DELAYS).where(DELAYS.c.order_id == _ORDER_ID).order_by(DELAYS.c.id)
+_DELAYS = (
+    sa.select(DELAYS, CHOICES.c.handled_at.label("choice_handled_at"))
+    .outerjoin(CHOICES, CHOICES.c.delay_id == DELAYS.c.id)
+    .where(DELAYS.c.order_id == _ORDER_ID)
+    .order_by(DELAYS.c.id)
+)
 _FEEDBACK = sa.select(FEEDBACK).where(FEEDBACK.c.order_id == _ORDER_ID)
 _TIMELINE = sa.select(EVENTS).where(EVENTS.c.order_id == _ORDER_ID).order_by(EVENTS.c.seq)
 
@@ -254,6 +263,7 @@ def _order_view(rows: Reader, order: Order | sa.Row[Any]) -> OrderView:
                 state=d.state,
                 opened_at=d.opened_at,
                 resolved_at=d.resolved_at,
+                choice_handled=d.choice_handled_at is not None,
             )
             for d in delays
         ),

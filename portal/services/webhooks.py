@@ -102,11 +102,16 @@ async def _receipt_id(session: AsyncSession, carrier: str, key: str) -> int | No
 
 
 def stored_body(body: bytes) -> tuple[str, str | None]:
-    """A receipt's body columns: the text as received, plus the exact bytes when not UTF-8."""
+    """A receipt's body columns: the text as received, plus the exact bytes when not UTF-8 or
+    when it holds NUL (PostgreSQL text refuses NUL; such a body is never valid JSON, so it is
+    only ever a dead letter, kept for audit)."""
     try:
-        return body.decode("utf-8"), None
+        text = body.decode("utf-8")
     except UnicodeDecodeError:
         return body.decode("utf-8", errors="replace"), base64.b64encode(body).decode("ascii")
+    if "\x00" in text:
+        return text.replace("\x00", "\ufffd"), base64.b64encode(body).decode("ascii")
+    return text, None
 
 
 def received_body(receipt: WebhookReceipt) -> bytes:

@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ..errors import NotFound, PortalError, ValidationFailed
+from ..errors import NotFound, ValidationFailed
 from ..models import Notification, Order
 from ..schemas import DelayCreate, LinkCreate, OrderCreate, ShipmentCreate, StatusChange
 from ..services import orders as order_service
@@ -25,6 +25,7 @@ from ..services.timeline import UnitOfWork, lock_order
 from ..services.views import load_order_view
 from ..settings import Settings
 from .auth import require_api_key
+from .body import read_body
 from .errors import from_validation_error
 from .idempotency import run_write
 from .openapi import openapi_document
@@ -34,37 +35,19 @@ Model = TypeVar("Model", bound=BaseModel)
 MAX_BODY = 256 * 1024
 
 
-class UnsupportedMediaType(PortalError):
-    status_code = 415
-    code = "unsupported_media_type"
-
-
-class PayloadTooLarge(PortalError):
-    status_code = 413
-    code = "payload_too_large"
-
-
 async def read_json(
     request: Request, model: type[Model], *, optional: bool = False
 ) -> tuple[Model, bytes]:
     """Parse the body into `model`, or raise a clear 4xx naming what is wrong."""
-    length = request.headers.get("content-length")
-    if length is not None and length.isdigit() and int(length) > MAX_BODY:
-        raise PayloadTooLarge(f"the body is over {MAX_BODY} bytes")
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_BODY:
-            raise PayloadTooLarge(f"the body is over {MAX_BODY} bytes")
+    body = await read_body(request, limit=MAX_BODY, allow_empty=optional)
     if not body.strip() and optional:
         return model.model_validate({}), body
-    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if ctype != "application/json":
-        raise UnsupportedMediaType("send the body as application/json")
     try:
         raw = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ValidationFailed(f"the body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise ValidationFailed("the body is not JSON we accept: nested too deeply") from None
     if not isinstance(raw, dict):
         raise ValidationFailed("the body must be a JSON object")
     try:

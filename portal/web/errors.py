@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import ValidationError
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from ..errors import PortalError, ValidationFailed
+from ..busy import is_database_busy
+from ..errors import DatabaseBusy, PortalError, ValidationFailed
+from ..logs import redact
 
 log = logging.getLogger(__name__)
 
@@ -20,6 +24,7 @@ _HTTP_CODES = {
     403: "forbidden",
     404: "not_found",
     405: "method_not_allowed",
+    408: "request_timeout",
     409: "conflict",
     413: "payload_too_large",
     415: "unsupported_media_type",
@@ -51,20 +56,52 @@ def wants_json(request: Request) -> bool:
     return path.startswith("/api/") or path.startswith("/webhooks/")
 
 
-def json_error(status: int, code: str, message: str, details: Any = None) -> JSONResponse:
-    return JSONResponse(error_body(code, message, details), status_code=status)
+def json_error(
+    status: int,
+    code: str,
+    message: str,
+    details: Any = None,
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    return JSONResponse(
+        error_body(code, message, details), status_code=status, headers=dict(headers or {})
+    )
 
 
-async def _page(request: Request, status: int, title: str, message: str) -> Response:
+async def _page(
+    request: Request,
+    status: int,
+    title: str,
+    message: str,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
     runtime = request.app.state.runtime
-    return runtime.page(request, "error.html", {"title": title, "message": message}, status=status)
+    return runtime.page(
+        request, "error.html", {"title": title, "message": message}, status=status, headers=headers
+    )
 
 
 async def portal_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, PortalError)
     if wants_json(request):
-        return json_error(exc.status_code, exc.code, exc.message, exc.details)
-    return await _page(request, exc.status_code, "Something is not right", exc.message)
+        return json_error(exc.status_code, exc.code, exc.message, exc.details, exc.headers)
+    return await _page(request, exc.status_code, "Something is not right", exc.message, exc.headers)
+
+
+async def database_error(request: Request, exc: Exception) -> Response:
+    """A database that could not take the write in time is 503 with Retry-After, never a 500.
+
+    The transaction was rolled back by the session's context, so nothing was partly written.
+    """
+    if not is_database_busy(exc):
+        return await server_error(request, exc)
+    log.warning("database busy on %s %s", request.method, redact(request.url.path))
+    busy = DatabaseBusy("the database is busy; retry after a moment")
+    if wants_json(request):
+        return json_error(busy.status_code, busy.code, busy.message, headers=busy.headers)
+    return await _page(
+        request, 503, "Please try again", "We are very busy right now.", busy.headers
+    )
 
 
 async def http_error(request: Request, exc: Exception) -> Response:
@@ -79,10 +116,16 @@ async def http_error(request: Request, exc: Exception) -> Response:
 
 
 async def server_error(request: Request, exc: Exception) -> Response:
-    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    # The path is redacted: a tracking page's path is its share-link token.
+    log.exception("unhandled error on %s %s", request.method, redact(request.url.path))
     if wants_json(request):
         return json_error(500, "internal_error", "the portal failed to handle this request")
     return await _page(request, 500, "Sorry", "Something went wrong on our side. Please try again.")
 
 
-HANDLERS = {PortalError: portal_error, HTTPException: http_error, Exception: server_error}
+HANDLERS = {
+    PortalError: portal_error,
+    HTTPException: http_error,
+    DBAPIError: database_error,
+    Exception: server_error,
+}

@@ -23,7 +23,7 @@ from ..services.review import ReviewVia, review_link
 from ..services.timeline import Published
 from ..services.views import OrderView, read_order_view_by_number
 from ..settings import Settings
-from .pages import feedback_csrf
+from .pages import choice_csrf, feedback_csrf
 from .render import LiveContext, LiveRenderer
 
 if TYPE_CHECKING:
@@ -51,6 +51,7 @@ class OrderFeed:
         return LiveContext(
             feedback_csrf=feedback_csrf(settings.secret_key, order_number),
             review_url=review_link(settings, order_number, ReviewVia.PAGE),
+            choice_csrf=choice_csrf(settings.secret_key, order_number),
         )
 
     async def _load(self, topic: str) -> OrderView | None:

@@ -10,6 +10,7 @@ from pydantic.json_schema import models_json_schema
 
 from ..schemas import DelayCreate, LinkCreate, OrderCreate, ShipmentCreate, StatusChange
 from . import archive
+from .openapi_crm import add_crm
 
 _INPUTS: tuple[type[BaseModel], ...] = (
     OrderCreate,
@@ -217,7 +218,7 @@ def openapi_document(base_url: str) -> dict[str, Any]:
     }
     _add_link_paths(paths, read)
     paths.update(archive.openapi_paths(read))
-    return {
+    document = {
         "openapi": "3.1.0",
         "info": {"title": "Tracking portal API", "version": "1"},
         "servers": [{"url": base_url}],
@@ -236,6 +237,7 @@ def openapi_document(base_url: str) -> dict[str, Any]:
             },
         },
     }
+    return add_crm(document)
 
 
 def _link_schemas() -> dict[str, Any]:

@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from ..errors import Conflict, PortalError
+from ..errors import Conflict, PortalError, ValidationFailed
 from ..models import Order
 from ..schemas import ORDER_NUMBER_RE
 from ..security import constant_time_equal, sign
@@ -34,12 +34,20 @@ def feedback_csrf(secret_key: str, order_number: str) -> str:
     return sign(secret_key, "feedback", order_number)
 
 
-def _live_context(request: Request, order: Order, error: str | None = None) -> LiveContext:
+def choice_csrf(secret_key: str, order_number: str) -> str:
+    return sign(secret_key, "delay-choice", order_number)
+
+
+def _live_context(
+    request: Request, order: Order, error: str | None = None, choice_error: str | None = None
+) -> LiveContext:
     settings = request.app.state.runtime.settings
     return LiveContext(
         feedback_csrf=feedback_csrf(settings.secret_key, order.order_number),
         review_url=review_link(settings, order.order_number, ReviewVia.PAGE),
         feedback_error=error,
+        choice_csrf=choice_csrf(settings.secret_key, order.order_number),
+        choice_error=choice_error,
     )
 
 
@@ -69,6 +77,8 @@ async def tracking_page(request: Request) -> Response:
     async with runtime.db.write() as session:
         await count_use(session, link.id or 0, now)
     notice = "Thank you for your feedback." if request.query_params.get("thanks") else None
+    if request.query_params.get("choice"):
+        notice = "Thank you: we have your choice and will be in touch to arrange it."
     return _render_tracking(request, view, order, token, notice=notice)
 
 
@@ -80,10 +90,11 @@ def _render_tracking(
     *,
     notice: str | None = None,
     error: str | None = None,
+    choice_error: str | None = None,
     status: int = 200,
 ) -> Response:
     runtime = request.app.state.runtime
-    ctx = _live_context(request, order, error)
+    ctx = _live_context(request, order, error, choice_error)
     return runtime.page(
         request,
         "track.html",
@@ -105,6 +116,14 @@ async def submit_feedback(request: Request) -> Response:
     token = request.path_params["token"]
     now = runtime.clock()
     form = await request.form(max_files=0, max_fields=10, max_part_size=8192)
+    if form.get("alternative") is not None:
+        # A delay-choice button: its form has no action, since the live region is the same for
+        # every link of the order; send the browser on to the choice's own URL (307 keeps the
+        # method and the body).
+        delay = str(form.get("delay") or "")
+        if not delay.isdigit():
+            raise ValidationFailed("the form names no delay")
+        return RedirectResponse(f"/t/{token}/delays/{delay}/choice", status_code=307)
     async with runtime.db.read() as session:
         found = await resolve_link(session, token, now)
     if found is None:

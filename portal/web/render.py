@@ -58,6 +58,9 @@ class LiveContext:
     feedback_csrf: str
     review_url: str | None
     feedback_error: str | None = None
+    # The delay-choice form's CSRF token (per order, like feedback_csrf) and its error, if any.
+    choice_csrf: str = ""
+    choice_error: str | None = None
 
 
 def visible_events(view: OrderView) -> list[EventView]:
@@ -114,7 +117,7 @@ class LiveRenderer:
         module = self._parts
         parts = (
             module.status_card(view),
-            module.delay_banner(view),
+            module.delay_banner(view, ctx),
             module.shipments(view),
             module.feedback(view, ctx),
         )

@@ -7,7 +7,7 @@ Other modules declare console pages with :func:`staff_page` and render with
 from __future__ import annotations
 
 from ...domain.staff import Role
-from . import home, login, staff_admin
+from . import home, login, reset, search, staff_admin
 from .session import (
     CSRF_FIELD,
     SESSION_COOKIE,
@@ -17,7 +17,13 @@ from .session import (
     staff_page,
 )
 
-routes = [*login.routes, *home.routes, *staff_admin.routes]
+routes = [
+    *login.routes,
+    *home.routes,
+    *search.routes,
+    *staff_admin.routes,
+    *reset.routes,
+]
 
 __all__ = [
     "CSRF_FIELD",

@@ -41,6 +41,7 @@ def _form_page(
     next_path: str,
     email: str = "",
     error: str | None = None,
+    notice: str | None = None,
     status: int = 200,
     headers: dict[str, str] | None = None,
 ) -> Response:
@@ -53,6 +54,7 @@ def _form_page(
             "next_path": next_path,
             "email": email,
             "error": error,
+            "notice": notice,
         },
         status=status,
         headers={"Cache-Control": "no-store", **(headers or {})},
@@ -65,7 +67,8 @@ def _form_page(
 async def login_form(request: Request) -> Response:
     next_path = safe_next(request.query_params.get("next"))
     nonce = request.cookies.get(LOGIN_COOKIE) or secrets.token_urlsafe(24)
-    return _form_page(request, nonce, next_path=next_path)
+    notice = "Your password is set. Sign in with it." if request.query_params.get("reset") else None
+    return _form_page(request, nonce, next_path=next_path, notice=notice)
 
 
 def _str(value: object) -> str:

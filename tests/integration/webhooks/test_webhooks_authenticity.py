@@ -85,7 +85,7 @@ async def test_a_bad_signature_is_401_stores_nothing_and_is_counted(
 
     signed = tampered(provider, sign(portal, provider, body))
     answer = await deliver(portal, provider, body, signed=signed)
-    assert answer.json()["error"]["code"] == "invalid_signature"
+    assert answer.json()["error"]["code"] == "signature_invalid"
     assert answer.json()["error"]["message"]
     await assert_refused(portal, provider, answer.status_code, before)
 

@@ -78,7 +78,7 @@ async def test_an_unparseable_webhook_is_400_and_kept_as_a_dead_letter(
     answer = await deliver(portal, "generic", body)
     assert answer.status_code == 400, answer.text
     error = answer.json()["error"]
-    assert error["code"] == "unparseable_payload"
+    assert error["code"] == "invalid_payload"
     assert "status" in error["message"] and "in-transit" in error["message"]
     receipt_id = error["details"]["receipt_id"]
     row = await kept(portal, receipt_id)
@@ -109,7 +109,7 @@ async def test_an_unparseable_webhook_is_400_and_kept_as_a_dead_letter(
 async def test_every_carrier_keeps_dead_letters(portal: Portal, provider: str, body: bytes) -> None:
     answer = await deliver(portal, provider, body)
     assert answer.status_code == 400, answer.text
-    assert answer.json()["error"]["code"] == "unparseable_payload"
+    assert answer.json()["error"]["code"] == "invalid_payload"
     row = await kept(portal, answer.json()["error"]["details"]["receipt_id"])
     assert (row.carrier, row.outcome) == (provider, "dead_letter")
 

@@ -69,7 +69,7 @@ def test_updates_are_frozen_and_hashable() -> None:
 
 
 def test_errors_carry_code_and_message() -> None:
-    assert SignatureError("bad").code == "invalid_signature"
+    assert SignatureError("bad").code == "signature_invalid"
     assert PayloadError("bad").code == "invalid_payload"
     error = PayloadError("status: unknown")
     assert isinstance(error, WebhookError)

@@ -44,6 +44,7 @@ from .web.review import routes as review_routes
 from .web.support import audit as support_audit
 from .web.support import delay_choice as support_delay_choice
 from .web.support import reports as support_reports
+from .web.support import templates_admin as support_templates
 
 log = logging.getLogger(__name__)
 
@@ -242,6 +243,7 @@ def create_app(
         *support_audit.routes,
         *support_delay_choice.routes,
         *support_reports.routes,
+        *support_templates.routes,
         Mount("/static", app=StaticFiles(directory=str(static_dir())), name="static"),
     ]
     return Starlette(

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..notify.kinds import NotificationKind
 from .kpis import Period, mean, share
 
 Value = str | int | float | None
@@ -210,7 +211,7 @@ def feedback_template_section(versions: Iterable[VersionFigures]) -> Section:
             *_response(v.orders, v.feedback, v.rating_sum, v.clicks, v.responses),
         )
         for v in versions
-        if v.kind == "delivery"
+        if v.kind == NotificationKind.DELIVERY
     ]
     return Section(
         "feedback_by_template",

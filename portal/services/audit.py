@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from ..db import Database
@@ -91,30 +93,49 @@ def _last_error(n: Notification) -> str:
     return errors[-1]["error"] if errors else "no reason recorded"
 
 
-async def audit_all(db: Database, rules: Rules, now: datetime) -> list[dict[str, Any]]:
+AUDIT_BATCH = 500
+
+
+async def audit_all(
+    db: Database, rules: Rules, now: datetime, *, batch: int = AUDIT_BATCH
+) -> list[dict[str, Any]]:
+    """Audit every order, ``batch`` orders at a time (three statements per batch, each batch in
+    a short read of its own), so memory and transactions stay small however many orders."""
     findings: list[dict[str, Any]] = []
-    async with db.read() as session:
-        orders = list((await session.execute(select(Order).order_by(col(Order.id)))).scalars())
+    last_id = 0
+    while True:
+        async with db.read() as session:
+            orders = list(
+                (
+                    await session.execute(
+                        select(Order)
+                        .where(col(Order.id) > last_id)
+                        .order_by(col(Order.id))
+                        .limit(batch)
+                    )
+                ).scalars()
+            )
+            if not orders:
+                return findings
+            ids = [o.id for o in orders]
+            shipments = await _grouped(session, Shipment, ids)
+            delays = await _grouped(session, Delay, ids)
+            notices = await _grouped(session, Notification, ids)
         for order in orders:
-            shipments = list(
-                (
-                    await session.execute(
-                        select(Shipment).where(col(Shipment.order_id) == order.id)
-                    )
-                ).scalars()
-            )
-            delays = list(
-                (
-                    await session.execute(select(Delay).where(col(Delay.order_id) == order.id))
-                ).scalars()
-            )
-            notices = list(
-                (
-                    await session.execute(
-                        select(Notification).where(col(Notification.order_id) == order.id)
-                    )
-                ).scalars()
-            )
-            for problem in audit_order(order, shipments, delays, notices, rules, now):
+            oid = order.id or 0
+            for problem in audit_order(
+                order, shipments[oid], delays[oid], notices[oid], rules, now
+            ):
                 findings.append({"order_number": order.order_number, "problem": problem})
-    return findings
+        last_id = orders[-1].id or last_id
+
+
+async def _grouped(session: AsyncSession, model: Any, order_ids: list[int | None]) -> Any:
+    """Rows of ``model`` for these orders, by order id (in id order)."""
+    rows = await session.execute(
+        select(model).where(col(model.order_id).in_(order_ids)).order_by(col(model.id))
+    )
+    grouped: defaultdict[int, list[Any]] = defaultdict(list)
+    for row in rows.scalars():
+        grouped[row.order_id].append(row)
+    return grouped

@@ -12,6 +12,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from carriers.status import ShipmentStatus
+
 from ..domain.kpis import INQUIRY_WINDOW, Period
 from ..domain.report import (
     Report,
@@ -26,6 +28,7 @@ from ..domain.report import (
 )
 from ..models import Delay, Feedback, Notification, Order, Shipment, TemplateVersion, table_of
 from ..models_reports import ReviewClick, ShipmentEstimate
+from ..notify.kinds import NotificationState
 from ..notify.locales import SHIPPED_LOCALES, resolve_locale
 from .report_inquiries import INQUIRIES_RECORDED, UNAVAILABLE, inquiry_figures, sla_section
 from .sql_time import days_between, local_date, seconds_between
@@ -40,7 +43,8 @@ C = table_of(ReviewClick)
 TV = table_of(TemplateVersion)
 
 # The outcomes a notification report counts: sent, or given up on (failed and retrying, dead).
-OUTCOMES = ("sent", "failed", "dead")
+SENT = NotificationState.SENT.value
+OUTCOMES = (SENT, NotificationState.FAILED.value, NotificationState.DEAD.value)
 PERCENTILES = (50, 95)
 
 Bounds = tuple[datetime, datetime] | None
@@ -85,7 +89,7 @@ async def notification_rows(
             sa.func.row_number().over(partition_by=partition, order_by=delta).label("rn"),
             sa.func.count().over(partition_by=partition).label("n"),
         )
-        .where(_within(N.c.created_at, bounds), N.c.state == "sent", N.c.sent_at.is_not(None))
+        .where(_within(N.c.created_at, bounds), N.c.state == SENT, N.c.sent_at.is_not(None))
         .subquery()
     )
     latency = sa.select(
@@ -172,7 +176,10 @@ def _response_figures(order_id: Any) -> tuple[Any, ...]:
 async def feedback_carrier_rows(session: AsyncSession, bounds: Bounds) -> list[Any]:
     """Per carrier: orders delivered in the period that it carried, and their responses."""
     carried = (
-        sa.select(S.c.order_id, S.c.carrier).where(S.c.status != "cancelled").distinct().subquery()
+        sa.select(S.c.order_id, S.c.carrier)
+        .where(S.c.status != ShipmentStatus.CANCELLED.value)
+        .distinct()
+        .subquery()
     )
     query = (
         sa.select(carried.c.carrier, *_response_figures(ORD.c.id))
@@ -212,7 +219,7 @@ async def version_figures(session: AsyncSession, bounds: Bounds, zone: str) -> l
             sa.func.count().label("sent"),
         )
         .where(
-            N.c.state == "sent",
+            N.c.state == SENT,
             N.c.template_version.is_not(None),
             N.c.sent_at.is_not(None),
             _within(N.c.sent_at, bounds),

@@ -10,7 +10,8 @@ import os
 import re
 import subprocess
 import sys
-from datetime import timedelta
+import tracemalloc
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -204,3 +205,28 @@ async def test_export_command(portal: Portal, tmp_path: Path) -> None:
         _cli, ["archive", "export", "--since", "soon", "--out", str(out)], env
     )
     assert bad.returncode == 1 and "not an ISO date" in bad.stderr
+
+
+async def _export_peak(portal: Portal, out: Path) -> tuple[int, int]:
+    out.mkdir()
+    tracemalloc.start()
+    try:
+        result = await export_archives(
+            portal.runtime.db, datetime(2000, 1, 1, tzinfo=UTC), out, batch=15
+        )
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return result.orders, peak
+
+
+async def test_export_memory_stays_flat_as_orders_grow(portal: Portal, tmp_path: Path) -> None:
+    for _ in range(30):
+        await portal.create_order()
+    small, small_peak = await _export_peak(portal, tmp_path / "small")
+    for _ in range(90):
+        await portal.create_order()
+    large, large_peak = await _export_peak(portal, tmp_path / "large")
+    assert (small, large) == (30, 120)
+    # Four times the orders, the same batch size: the peak is one batch's, not the export's.
+    assert large_peak < small_peak * 1.5, (small_peak, large_peak)

@@ -145,3 +145,14 @@ async def test_the_console_lists_findings_with_links(portal: Portal, agent: Any)
     assert "overdue since" in page.text and "Open findings (2)" in page.text
     anonymous = await portal.client.get("/support/audit", follow_redirects=False)
     assert anonymous.status_code == 303
+
+
+async def test_the_audit_reads_orders_in_batches_and_misses_none(harness: Harness) -> None:
+    from portal.services.audit import audit_all
+
+    numbers = [(await harness.create_order(phone=None))["order_number"] for _ in range(5)]
+    harness.clock.advance(hours=2)
+    db, rules = harness.portal.runtime.db, harness.portal.runtime.notifier.rules
+    in_twos = await audit_all(db, rules, harness.clock(), batch=2)
+    assert [f["order_number"] for f in in_twos] == numbers
+    assert in_twos == await audit_all(db, rules, harness.clock())

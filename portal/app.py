@@ -34,6 +34,7 @@ from .web import (
     live,
     ops,
     pages,
+    screen,
     support,
     webhooks,
 )
@@ -213,6 +214,7 @@ def create_app(
                 with collector:
                     yield
             finally:
+                await runtime.screen_hub.close_all(1012)
                 await runtime.hub.close_all(1012)
                 for task in tasks:
                     task.cancel()
@@ -240,6 +242,7 @@ def create_app(
         *pages.routes,
         *live.routes,
         *support.routes,
+        *screen.routes,
         *support_audit.routes,
         *support_delay_choice.routes,
         *support_reports.routes,

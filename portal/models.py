@@ -264,6 +264,8 @@ class Notification(SQLModel, table=True):
     lease_until: datetime | None = _ts()
     claimed_by: str | None = Field(default=None, max_length=100)
     sent_at: datetime | None = _ts()
+    # A resend made from the order screen names the notification it repeats.
+    resend_of: int | None = None
 
 
 class TemplateVersion(SQLModel, table=True):

@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from realtime.broker import Broker, BrokerUnavailable
-from realtime.hub import Hub, create_hub
+from realtime.hub import Hub, create_follower_hub, create_hub
 
 from .clock import Clock
 from .db import Database
@@ -34,6 +34,7 @@ from .settings import Settings
 from .web.live import LinkWatch, OrderFeed
 from .web.ratelimit import RateLimiter
 from .web.render import LiveRenderer
+from .web.screen.feed import ScreenFeed
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,10 @@ class Runtime:
     metrics: Metrics
     renderer: LiveRenderer
     hub: Hub
+    # The order screens' hub, following `hub` (one subscription per order for both), and its
+    # source of frames.
+    screen_hub: Hub
+    screen_feed: ScreenFeed
     link_watch: LinkWatch
     notifier: Notifier
     # The in-process notification dispatcher; None when this process sends nothing.
@@ -125,11 +130,17 @@ def build_runtime(settings: Settings, db: Database, env: Environment, clock: Clo
     metrics = Metrics()
     renderer = LiveRenderer(env)
     feed = OrderFeed(settings, db, renderer)
-    hub = create_hub(
-        settings.redis_url, feed, channel_for=partial(order_channel, settings.instance)
+    hub_channel = partial(order_channel, settings.instance)
+    hub = create_hub(settings.redis_url, feed, channel_for=hub_channel)
+    dispatcher = (
+        in_process_dispatcher(settings, clock, metrics, hub.broker, db)
+        if settings.dispatcher
+        else None
     )
-    dispatcher = in_process_dispatcher(settings, clock, metrics) if settings.dispatcher else None
-    return Runtime(
+    # The screens' source renders with features' extensions, which take the whole runtime.
+    built: list[Runtime] = []
+    screen_feed = ScreenFeed(env, lambda: built[0])
+    runtime = Runtime(
         settings=settings,
         db=db,
         env=env,
@@ -137,9 +148,13 @@ def build_runtime(settings: Settings, db: Database, env: Environment, clock: Clo
         metrics=metrics,
         renderer=renderer,
         hub=hub,
+        screen_hub=create_follower_hub(hub, screen_feed, channel_for=hub_channel),
+        screen_feed=screen_feed,
         link_watch=LinkWatch(),
         notifier=Notifier.from_settings(settings),
         dispatcher=dispatcher,
         lookup_limiter=RateLimiter(limit=10, window=300),
         page_globals={"shop_name": settings.shop_name, "support_email": settings.support_email},
     )
+    built.append(runtime)
+    return runtime

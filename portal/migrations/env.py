@@ -10,6 +10,7 @@ import portal.models
 import portal.models_crm
 import portal.models_records
 import portal.models_reports
+import portal.models_screen
 import portal.models_staff  # noqa: F401
 
 target_metadata = SQLModel.metadata

@@ -16,11 +16,9 @@ import logging
 import os
 import random
 import socket
-import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import case, func, or_, select, update
@@ -28,6 +26,7 @@ from sqlalchemy.engine import make_url
 from sqlmodel import col
 
 from carriers.status import ShipmentStatus
+from realtime.broker import Broker, create_broker
 
 from ..clock import Clock, utcnow
 from ..db import Database
@@ -44,12 +43,13 @@ from ..notify.channels.base import (
 )
 from ..notify.channels.email import sender_domain
 from ..notify.channels.factory import Channels
-from ..notify.channels.logfile import append_json_line
 from ..notify.gate import OrderFacts, check
 from ..notify.kinds import RETRYABLE_STATES, NotificationState
 from ..settings import Settings
 from ..timezones import local_date
 from .outbox import OUTBOX_CHANNEL, NoticeFacts, customer_prefs, gate_notice
+from .screen.bell import ring_orders
+from .screen.calls import task_for_notice
 
 log = logging.getLogger(__name__)
 
@@ -69,22 +69,6 @@ class RetryPolicy:
         """Capped exponential backoff with jitter: base * 2^(attempt-1), capped, times 0.5-1.0."""
         raw = min(self.cap_seconds, self.base_seconds * (2 ** max(0, attempt - 1)))
         return raw * (0.5 + rand() / 2)
-
-
-class CallTaskLog:
-    """Without a voice provider a phone notice is a call task for support, kept in calls.log."""
-
-    def __init__(self, folder: Path) -> None:
-        self.path = Path(folder) / "calls.log"
-
-    async def send(self, call: OutgoingCall) -> SendResult:
-        task_id = f"call-task-{uuid.uuid4()}"
-        record = {"id": task_id, "to": call.to, "locale": call.locale, "script": call.script}
-        try:
-            await asyncio.to_thread(append_json_line, self.path, record)
-        except OSError as exc:
-            raise TemporaryFailure(f"cannot write {self.path.name}: {exc.strerror}") from exc
-        return SendResult(provider_id=task_id)
 
 
 def worker_name() -> str:
@@ -146,7 +130,9 @@ class Dispatcher:
         self.metrics = metrics
         self.name = name or worker_name()
         self._wake = asyncio.Event()
-        self._calls = CallTaskLog(settings.instance_dir)
+        # Called after outcomes are recorded with the ids of their orders (the order screens'
+        # doorbell); set by whoever runs the dispatcher beside a broker.
+        self.announce: Callable[[set[int]], Awaitable[object]] | None = None
         self._email_domain = sender_domain(settings.email_from)
 
     def wake(self) -> None:
@@ -459,10 +445,13 @@ class Dispatcher:
         if row.channel == "sms":
             return await self.channels.sms.send(OutgoingSms(to=row.recipient, body=row.body))
         if row.channel == "phone":
+            # Every phone notice is a call task for support (GET /support/calls); a voice
+            # provider, when set, also places an automated call.
+            task_id = await task_for_notice(self.db, row, self.clock())
+            if self.channels.voice is None:
+                return SendResult(provider_id=f"call-task-{task_id}")
             call = OutgoingCall(to=row.recipient, script=row.body, locale=row.locale)
-            # Without a voice provider the notice is a call task for support (the calls log).
-            caller = self.channels.voice or self._calls
-            return await caller.send(call)
+            return await self.channels.voice.send(call)
         raise PermanentFailure(f"unknown channel {row.channel!r}")
 
     async def _record(self, outcomes: list[RowOutcome]) -> None:
@@ -500,6 +489,12 @@ class Dispatcher:
                     .returning(col(Notification.id))
                 )
                 recorded.update(result.scalars())
+        if self.announce is not None and recorded:
+            orders = {o.row.order_id for o in outcomes if o.row.id in recorded}
+            try:
+                await self.announce(orders)
+            except Exception:
+                log.warning("dispatcher %s: could not announce to order screens", self.name)
         for outcome in outcomes:
             if outcome.row.id not in recorded:
                 if outcome.state == ST.SENT:
@@ -626,7 +621,9 @@ def build_channels(settings: Settings) -> Channels:
     )
 
 
-def in_process_dispatcher(settings: Settings, clock: Clock, metrics: Any) -> Dispatcher:
+def in_process_dispatcher(
+    settings: Settings, clock: Clock, metrics: Any, broker: Broker, web_db: Database
+) -> Dispatcher:
     """The dispatcher `portal serve` runs beside the web server (started by
     :func:`run_in_process`).
 
@@ -638,7 +635,13 @@ def in_process_dispatcher(settings: Settings, clock: Clock, metrics: Any) -> Dis
     """
     own_db = Database(settings.database_url, pool_size=2)
     channels = build_channels(settings)
-    return Dispatcher(own_db, settings, channels, clock=clock, metrics=metrics)
+    dispatcher = Dispatcher(own_db, settings, channels, clock=clock, metrics=metrics)
+
+    async def announce(order_ids: set[int]) -> None:
+        await ring_orders(web_db, broker, settings.instance, order_ids)
+
+    dispatcher.announce = announce
+    return dispatcher
 
 
 async def run_in_process(dispatcher: Dispatcher) -> None:
@@ -661,6 +664,9 @@ async def run_standalone(settings: Settings, *, once: bool) -> int:
     # SQLite has no NOTIFY: a separate dispatcher polls, with a cheap read (next_due) that
     # takes no write lock. On PostgreSQL it is woken by NOTIFY and polls as a back-up.
     dispatcher = Dispatcher(db, settings, channels, poll_seconds=0.5 if db.is_postgres else 0.1)
+    broker = _announcing(dispatcher, db, settings)
+    if broker is not None:
+        await broker.start()
     log.info("dispatcher %s started", dispatcher.name)
     try:
         if once:
@@ -669,6 +675,25 @@ async def run_standalone(settings: Settings, *, once: bool) -> int:
         else:
             await dispatcher.run()
     finally:
+        if broker is not None:
+            await broker.stop()
         await channels.aclose()
         await db.dispose()
     return 0
+
+
+def _announcing(dispatcher: Dispatcher, db: Database, settings: Settings) -> Broker | None:
+    """A separate dispatcher reaches the servers' order screens only through Redis."""
+    if not settings.redis_url:
+        return None
+
+    async def ignore(channel: str, message: bytes) -> None:
+        return None
+
+    broker = create_broker(settings.redis_url, ignore)
+
+    async def announce(order_ids: set[int]) -> None:
+        await ring_orders(db, broker, settings.instance, order_ids)
+
+    dispatcher.announce = announce
+    return broker

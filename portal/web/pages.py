@@ -18,6 +18,7 @@ from ..security import constant_time_equal, sign
 from ..services.feedback import save_feedback, validate_feedback
 from ..services.links import count_use, issue_link, resolve_link
 from ..services.review import ReviewVia, review_link
+from ..services.screen.bell import screen_bell
 from ..services.timeline import lock_order_by_id
 from ..services.views import OrderView, load_order_view
 from .render import LiveContext, visible_events
@@ -76,6 +77,10 @@ async def tracking_page(request: Request) -> Response:
         view = await load_order_view(session, order)
     async with runtime.db.write() as session:
         await count_use(session, link.id or 0, now)
+    # The visit shows on open order screens (the customers' hub drops it: no new event).
+    visit = runtime.new_uow()
+    visit.published.append(screen_bell(view.order_number, view.last_seq))
+    await runtime.after_commit(visit)
     notice = "Thank you for your feedback." if request.query_params.get("thanks") else None
     if request.query_params.get("choice"):
         notice = "Thank you: we have your choice and will be in touch to arrange it."

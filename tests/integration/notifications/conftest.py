@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import json
 import os
 import socket
 from collections import Counter
@@ -18,7 +17,6 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -35,6 +33,7 @@ from starlette.routing import Route
 
 from portal.app import create_app
 from portal.models import Notification, Order
+from portal.models_screen import CallTask
 from portal.notify.channels import Channels
 from portal.services.dispatch import Dispatcher, build_channels
 from portal.settings import Settings
@@ -259,11 +258,14 @@ class Harness:
         assert len(found) == 1, [(r.kind, r.channel, r.milestone) for r in found]
         return found[0]
 
-    def calls(self) -> list[dict[str, Any]]:
-        path = Path(self.settings.instance_dir) / "calls.log"
-        if not path.exists():
-            return []
-        return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    async def calls(self) -> list[dict[str, Any]]:
+        """The call tasks phone notices became, as the dispatcher named them."""
+        async with self.portal.runtime.db.read() as session:
+            tasks = (await session.execute(select(CallTask).order_by(col(CallTask.id)))).scalars()
+            return [
+                {"id": f"call-task-{t.id}", "to": t.phone, "locale": t.locale, "script": t.script}
+                for t in tasks
+            ]
 
 
 def notify_settings(settings: Settings, smtp_url: str, sms_url: str) -> Settings:

@@ -122,7 +122,7 @@ async def test_shipping_delay_and_delivery_notices(harness: Harness) -> None:
     assert "Cancel the order for a full refund" in text
     phone_row = await harness.row(number, "delay", "phone")
     assert phone_row.state == "sent" and phone_row.recipient == PHONE
-    [call] = harness.calls()
+    [call] = await harness.calls()
     assert call["to"] == PHONE and call["id"] == phone_row.provider_id
     assert number in call["script"] and "bad weather" in call["script"]
     # No voice provider is configured: nothing was posted to place a call.

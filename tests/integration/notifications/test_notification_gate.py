@@ -134,7 +134,7 @@ async def test_one_click_unsubscribe_stops_email_not_sms(harness: Harness) -> No
     )
     await harness.drain()
     assert harness.smtp.messages == []
-    assert [c["to"] for c in harness.calls()] == [PHONE]
+    assert [c["to"] for c in await harness.calls()] == [PHONE]
 
 
 async def _shipped_due_in_three_days(harness: Harness, **order: Any) -> str:
@@ -188,5 +188,5 @@ async def test_a_delay_without_a_new_date_says_it_is_not_known_yet(
     assert promise in email.body
     # The estimate the delay overturns is not offered as its new date.
     assert json.loads(email.facts)["eta"] is None
-    [call] = [c for c in harness.calls() if "Snow" in c["script"]]
+    [call] = [c for c in await harness.calls() if "Snow" in c["script"]]
     assert "confirm" in call["script"]

@@ -1,0 +1,33 @@
+// The order screen: copy buttons, clearing a form after it was sent, and showing refusals.
+(function () {
+  "use strict";
+  document.addEventListener("click", function (evt) {
+    var button = evt.target.closest ? evt.target.closest("[data-copy]") : null;
+    if (!button) { return; }
+    var field = document.getElementById(button.getAttribute("data-copy"));
+    if (!field) { return; }
+    field.select();
+    var done = function () { button.textContent = "Copied"; };
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(field.value).then(done, function () { document.execCommand("copy"); done(); });
+    } else {
+      document.execCommand("copy");
+      done();
+    }
+  });
+  // htmx leaves 4xx answers unshown by default; the screen's answers to refused actions are
+  // fragments that say what was wrong, so show them where the form asked.
+  document.body.addEventListener("htmx:beforeSwap", function (evt) {
+    var status = evt.detail.xhr.status;
+    if (status === 409 || status === 422 || status === 400 || status === 404) {
+      evt.detail.shouldSwap = true;
+      evt.detail.isError = false;
+    }
+  });
+  document.body.addEventListener("htmx:afterRequest", function (evt) {
+    var form = evt.detail.elt;
+    if (evt.detail.successful && form && form.hasAttribute && form.hasAttribute("data-reset-on-success")) {
+      form.reset();
+    }
+  });
+})();

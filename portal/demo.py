@@ -23,6 +23,7 @@ from carriers.registry import get_adapter
 
 from .app import create_app
 from .db import Database
+from .demo_terminal import ensure_demo_agent, quiet_logging, step_line, summary
 from .server import uvicorn_kwargs
 from .settings import DEFAULT_BASE_URL, DEFAULT_SHOP_NAME, Settings
 
@@ -92,7 +93,8 @@ def _demo_webhook_secret(settings: Settings) -> str:
     return secret
 
 
-async def _demo_api_key(settings: Settings) -> str:
+async def _demo_accounts(settings: Settings) -> tuple[str, tuple[str, str]]:
+    """Migrate, then the simulator's API key and the demo agent's login (email, password)."""
     from .clock import utcnow
     from .models import ApiKey
     from .security import api_key_prefix, hash_token, new_api_key
@@ -110,9 +112,10 @@ async def _demo_api_key(settings: Settings) -> str:
                     created_at=utcnow(),
                 )
             )
+        login = await ensure_demo_agent(db, utcnow())
     finally:
         await db.dispose()
-    return key
+    return key, login
 
 
 class Simulator:
@@ -126,6 +129,11 @@ class Simulator:
         self.secret = webhook_secret
         self.step = step
         self.adapter = get_adapter("generic")
+        self.announce = False  # one line per step, once the summary is on screen
+
+    def say(self, order: DemoOrder, what: str) -> None:
+        if self.announce:
+            print(step_line(order.number, what), flush=True)
 
     async def api(
         self, method: str, path: str, body: dict[str, Any] | None = None
@@ -155,6 +163,7 @@ class Simulator:
 
     async def status(self, order: DemoOrder, status: str) -> None:
         await self.api("POST", f"/api/v1/orders/{order.number}/status", {"status": status})
+        self.say(order, status)
 
     async def ship(self, order: DemoOrder, days: int) -> None:
         order.tracking = "JD" + "".join(secrets.choice("0123456789") for _ in range(12))
@@ -164,6 +173,7 @@ class Simulator:
             f"/api/v1/orders/{order.number}/shipments",
             {"carrier": "dhl", "tracking_number": order.tracking, "estimated_delivery": eta},
         )
+        self.say(order, f"shipped with DHL {order.tracking}")
 
     async def carrier(
         self,
@@ -196,6 +206,7 @@ class Simulator:
         )
         if answer.status_code >= 300:
             log.warning("simulated webhook answered %s: %s", answer.status_code, answer.text)
+        self.say(order, f"carrier: {message}")
 
     async def pause(self) -> None:
         await asyncio.sleep(self.step)
@@ -231,7 +242,11 @@ class Simulator:
 
 
 async def _seed_and_simulate(
-    settings: Settings, api_key: str, step: float, ready: asyncio.Event
+    settings: Settings,
+    api_key: str,
+    step: float,
+    ready: asyncio.Event,
+    screen: tuple[tuple[str, str], tuple[Path, Path]],
 ) -> None:
     await ready.wait()
     secret = settings.secrets_for("generic")[0]
@@ -251,17 +266,19 @@ async def _seed_and_simulate(
         await sim.carrier(orders[3], "in_transit", "Arrived at the delivery depot", city=2)
         await sim.carrier(orders[3], "out_for_delivery", "Out for delivery", city=2)
         await sim.carrier(orders[3], "delivered", "Delivered to the front door", city=2)
-        print("\nDemo is running. Open a tracking page and watch it change:", flush=True)
-        for order in orders:
-            print(f"  {order.number}: {order.url}", flush=True)
-        print(f"  Find an order: {settings.base_url}/track  (number + email, e.g. ada@example.com)")
-        print(f"  Emails and SMS are written to {settings.instance_dir}/mail.log and sms.log")
-        print("Press Ctrl+C to stop.\n", flush=True)
+        login, logs = screen
+        block = summary(settings, [(o.number, o.url) for o in orders], login, logs)
+        print(f"\nDemo is running.\n{block}\nPress Ctrl+C to stop.\n", flush=True)
+        sim.announce = True
         await asyncio.gather(
             sim.lifecycle(orders[0], delayed=True),
             _after(step * 2, sim.lifecycle(orders[1], delayed=False)),
         )
-        print("The simulated orders have been delivered; the portal keeps running.", flush=True)
+        print(
+            f"\nThe simulated orders have been delivered; the portal keeps running.\n{block}\n"
+            "Press Ctrl+C to stop.",
+            flush=True,
+        )
 
 
 async def _after(seconds: float, coro: Any) -> None:
@@ -272,7 +289,8 @@ async def _after(seconds: float, coro: Any) -> None:
 def run_demo(settings: Settings, *, host: str, port: int, step_seconds: float) -> int:
     settings = demo_settings(settings, host, port)
     Path(settings.instance_dir).mkdir(parents=True, exist_ok=True)
-    api_key = asyncio.run(_demo_api_key(settings))
+    logs = quiet_logging(Path(settings.instance_dir))
+    api_key, login = asyncio.run(_demo_accounts(settings))
 
     async def main() -> None:
         app = create_app(settings, freeze_heap=True)
@@ -286,7 +304,9 @@ def run_demo(settings: Settings, *, host: str, port: int, step_seconds: float) -
                 await asyncio.sleep(0.1)
             ready.set()
 
-        sim = asyncio.create_task(_seed_and_simulate(settings, api_key, step_seconds, ready))
+        sim = asyncio.create_task(
+            _seed_and_simulate(settings, api_key, step_seconds, ready, (login, logs))
+        )
         watcher = asyncio.create_task(watch_started())
         try:
             await server.serve()

@@ -39,7 +39,8 @@ def announced(kind: NotificationKind, ctx: NoticeContext) -> Milestone:
         NotificationKind.DELAY: DELAYED,
         NotificationKind.DELIVERY: OrderStatus.DELIVERED,
     }
-    return milestones[kind]
+    # A kind not tied to a milestone (a reply to a question) goes whatever the order did.
+    return milestones.get(kind, OrderStatus(ctx.status or "processing"))
 
 
 def minimal_context(ctx: NoticeContext, kind: NotificationKind, channel: Channel) -> NoticeContext:

@@ -204,11 +204,10 @@ async def _locale_case(session: AsyncSession) -> Any:
     return sa.case(mapping, value=N.c.locale, else_=N.c.locale)
 
 
-async def version_figures(session: AsyncSession, bounds: Bounds, zone: str) -> list[VersionFigures]:
-    """Per kind, channel, locale and template version of notices sent: what followed them."""
-    dialect = session.get_bind().dialect.name
+async def _received(session: AsyncSession, bounds: Bounds) -> Any:
+    """Per notice version and order: when the order first got it and how many it got."""
     locale = (await _locale_case(session)).label("locale")
-    received = (
+    return (
         sa.select(
             N.c.kind,
             N.c.channel,
@@ -227,6 +226,32 @@ async def version_figures(session: AsyncSession, bounds: Bounds, zone: str) -> l
         .group_by(N.c.kind, N.c.channel, locale, N.c.template_version, N.c.order_id)
         .subquery()
     )
+
+
+def _version_row(row: Any, inquiries_recorded: bool) -> VersionFigures:
+    kind, channel, locale, version, sent, orders, feedback, rating_sum = row[:8]
+    clicks, responses, delivered, delivered_on_time, inquiry_count = row[8:]
+    return VersionFigures(
+        kind=kind,
+        channel=channel,
+        locale=locale,
+        version=int(version),
+        sent=int(sent),
+        orders=int(orders),
+        delivered=int(delivered),
+        delivered_on_time=int(delivered_on_time),
+        feedback=int(feedback),
+        rating_sum=None if rating_sum is None else float(rating_sum),
+        clicks=int(clicks),
+        responses=int(responses),
+        inquiries_48h=int(inquiry_count or 0) if inquiries_recorded else None,
+    )
+
+
+async def version_figures(session: AsyncSession, bounds: Bounds, zone: str) -> list[VersionFigures]:
+    """Per kind, channel, locale and template version of notices sent: what followed them."""
+    dialect = session.get_bind().dialect.name
+    received = await _received(session, bounds)
     r = received.c
     after = sa.and_(ORD.c.delivered_at.is_not(None), ORD.c.delivered_at >= r.first_sent)
     on_time = sa.and_(
@@ -250,28 +275,8 @@ async def version_figures(session: AsyncSession, bounds: Bounds, zone: str) -> l
         )
         .group_by(r.kind, r.channel, r.locale, r.version)
     )
-    figures = []
-    for row in (await session.execute(query)).all():
-        kind, channel, loc, version, sent, orders, feedback, rating_sum = row[:8]
-        clicks, responses, delivered, delivered_on_time, inquiry_count = row[8:]
-        figures.append(
-            VersionFigures(
-                kind=kind,
-                channel=channel,
-                locale=loc,
-                version=int(version),
-                sent=int(sent),
-                orders=int(orders),
-                delivered=int(delivered),
-                delivered_on_time=int(delivered_on_time),
-                feedback=int(feedback),
-                rating_sum=None if rating_sum is None else float(rating_sum),
-                clicks=int(clicks),
-                responses=int(responses),
-                inquiries_48h=None if inquiries is None else int(inquiry_count or 0),
-            )
-        )
-    return figures
+    rows = (await session.execute(query)).all()
+    return [_version_row(row, inquiries is not None) for row in rows]
 
 
 async def build_report(session: AsyncSession, period: Period) -> Report:

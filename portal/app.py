@@ -30,6 +30,7 @@ from .web import (
     api_crm,
     archive,
     delay_choice,
+    inquiries_api,
     links_api,
     live,
     ops,
@@ -157,6 +158,10 @@ async def _run_link_watch(runtime: Runtime) -> None:
     await runtime.link_watch.run(runtime)
 
 
+async def _run_breach_watcher(runtime: Runtime) -> None:
+    await runtime.breach_watcher.run()
+
+
 # The loops every server process runs beside its requests; a feature adds its own here.
 BACKGROUND_TASKS: tuple[BackgroundTask, ...] = (
     BackgroundTask("link-watch", _run_link_watch),
@@ -164,6 +169,7 @@ BACKGROUND_TASKS: tuple[BackgroundTask, ...] = (
         "scheduled-audit", _run_audit_schedule, lambda rt: rt.settings.audit_interval > 0
     ),
     BackgroundTask("dispatcher", _run_dispatcher, lambda rt: rt.dispatcher is not None),
+    BackgroundTask("breach-watcher", _run_breach_watcher),
 )
 
 
@@ -202,6 +208,7 @@ def create_app(
                 await db.migrate()
             runtime = build_runtime(settings, db, make_environment(), clock)
             await runtime.broker.start()
+            await runtime.inquiry_bell.start()
             tasks = [
                 asyncio.create_task(task.run(runtime), name=task.name)
                 for task in BACKGROUND_TASKS
@@ -221,6 +228,7 @@ def create_app(
                 for task in tasks:
                     with suppress(asyncio.CancelledError, Exception):
                         await task
+                await runtime.inquiry_bell.stop()
                 await runtime.broker.stop()
         finally:
             await db.dispose()
@@ -232,6 +240,7 @@ def create_app(
     routes = [
         *ops.routes,
         *api.routes,
+        *inquiries_api.routes,
         *api_crm.routes,
         *links_api.routes,
         *report_routes,

@@ -55,6 +55,12 @@ class Metrics:
             ["channel", "state"],
             registry=r,
         )
+        self.sla_breaches = Counter(
+            "portal_sla_breaches_total",
+            "SLA breaches recorded, by target (each once, whichever process saw it)",
+            ["target"],
+            registry=r,
+        )
         self.websockets = Gauge("portal_websockets", "Open tracking-page websockets", registry=r)
         self.hub_topics = Gauge(
             "portal_hub_topics", "Orders watched by at least one socket", registry=r

@@ -27,6 +27,7 @@ from .db import Database
 from .metrics import Metrics
 from .models import Order, Shipment
 from .services.dispatch import Dispatcher, in_process_dispatcher
+from .services.inquiry_watch import BreachWatcher, InquiryBell
 from .services.outbox import Notifier
 from .services.timeline import UnitOfWork, order_channel
 from .services.webhooks import apply_unmatched
@@ -58,6 +59,9 @@ class Runtime:
     notifier: Notifier
     # The in-process notification dispatcher; None when this process sends nothing.
     dispatcher: Dispatcher | None
+    # Changed inquiries announced across processes, and the SLA breach detector it feeds.
+    inquiry_bell: InquiryBell
+    breach_watcher: BreachWatcher
     lookup_limiter: RateLimiter
     page_globals: Mapping[str, str]
 
@@ -103,6 +107,23 @@ class Runtime:
                 )
         if uow.notifications and self.dispatcher is not None:
             self.dispatcher.wake()
+        await self._inquiries_after_commit(uow)
+
+    async def _inquiries_after_commit(self, uow: UnitOfWork) -> None:
+        """Announce changed inquiries; raise priorities after order changes that may."""
+        from .services.inquiries import may_raise_priority, raise_after_order_changes
+
+        changed = [i for i in uow.inquiries if i is not None]
+        urgent = {p.order_number for p in uow.published if may_raise_priority(p.kind, p.status)}
+        if urgent:
+            try:
+                changed += await raise_after_order_changes(
+                    self.db, self.new_uow, self.settings.sla_policy, self.clock(), urgent
+                )
+            except Exception:
+                log.exception("raising inquiry priorities after a change to %s failed", urgent)
+        if changed:
+            await self.inquiry_bell.ring(changed)
 
     async def on_shipment_registered(
         self, session: AsyncSession, uow: UnitOfWork, order: Order, shipment: Shipment
@@ -132,8 +153,9 @@ def build_runtime(settings: Settings, db: Database, env: Environment, clock: Clo
     feed = OrderFeed(settings, db, renderer)
     hub_channel = partial(order_channel, settings.instance)
     hub = create_hub(settings.redis_url, feed, channel_for=hub_channel)
+    inquiry_bell = InquiryBell(settings.redis_url, settings.instance)
     dispatcher = (
-        in_process_dispatcher(settings, clock, metrics, hub.broker, db)
+        in_process_dispatcher(settings, clock, metrics, hub.broker, db, inquiry_bell)
         if settings.dispatcher
         else None
     )
@@ -153,6 +175,8 @@ def build_runtime(settings: Settings, db: Database, env: Environment, clock: Clo
         link_watch=LinkWatch(),
         notifier=Notifier.from_settings(settings),
         dispatcher=dispatcher,
+        inquiry_bell=inquiry_bell,
+        breach_watcher=BreachWatcher(db, settings.sla_policy, clock, inquiry_bell, metrics),
         lookup_limiter=RateLimiter(limit=10, window=300),
         page_globals={"shop_name": settings.shop_name, "support_email": settings.support_email},
     )

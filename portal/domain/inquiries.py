@@ -57,4 +57,5 @@ class SlaEventKind(StrEnum):
     RESUME = "resume"
     MET = "met"
     BREACH = "breach"
-    PRIORITY = "priority"
+    PRIORITY = "priority"  # the inquiry's priority changed (value: the new one)
+    STATE = "state"  # the inquiry's state changed (value: the new one)

@@ -8,6 +8,7 @@ from sqlmodel import SQLModel
 # Importing the table modules registers their tables on the metadata.
 import portal.models
 import portal.models_crm
+import portal.models_inquiries
 import portal.models_records
 import portal.models_reports
 import portal.models_screen

@@ -41,6 +41,7 @@ STALE_FROM: Mapping[NotificationKind, OrderStatus] = {
 
 # Traces of a template that did not render: Jinja syntax, or a missing value printed.
 UNRENDERED = re.compile(r"\{\{|\{%|\{#|\bNone\b|\b[Uu]ndefined\b")
+TEMPLATE_SYNTAX = re.compile(r"\{\{|\{%|\{#")
 
 
 class Outcome(StrEnum):
@@ -164,6 +165,8 @@ def check(notice: Notice, facts: OrderFacts) -> Verdict:
 
 
 def _supersession(notice: Notice, facts: OrderFacts) -> Verdict | None:
+    if notice.kind is NotificationKind.INQUIRY_REPLY:
+        return None  # an answer to the customer's question is due whatever the order did since
     status, announced = facts.status, notice.milestone
     if status in TERMINAL:
         if announced is status and notice.kind is NotificationKind.STATUS_UPDATE:
@@ -219,7 +222,10 @@ def _content(notice: Notice, facts: OrderFacts) -> Verdict | None:
     if not notice.text.strip():
         return Verdict.blocked(Reason.BODY_EMPTY, "the message has no text")
     for part, value in (("subject", notice.subject), ("text", notice.text), ("html", notice.html)):
-        found = UNRENDERED.search(value or "")
+        # An agent's reply is free text in which "None" may well be a word: only template
+        # syntax left in it counts there (a missing field already fails the render).
+        free = notice.kind is NotificationKind.INQUIRY_REPLY and part != "subject"
+        found = (TEMPLATE_SYNTAX if free else UNRENDERED).search(value or "")
         if found:
             return Verdict.blocked(
                 Reason.UNRENDERED, f"the {part} contains {found.group()!r}: a field was not filled"

@@ -16,6 +16,7 @@ class NotificationKind(StrEnum):
     SHIPPING = "shipping"
     DELAY = "delay"
     DELIVERY = "delivery"
+    INQUIRY_REPLY = "inquiry_reply"  # an agent's answer to a customer's question
 
 
 class Channel(StrEnum):

@@ -32,4 +32,5 @@ def sample_context(today: date, *, base_url: str = "https://shop.example") -> No
         feedback_url=f"{base_url}/t/sample-token/feedback",
         review_url="https://reviews.example/example-shop",
         support_email="help@shop.example",
+        reply_text="Your parcel is at the depot and goes out tomorrow morning.",
     )

@@ -38,6 +38,8 @@ def announced(kind: NotificationKind, ctx: NoticeContext) -> Milestone:
         NotificationKind.SHIPPING: OrderStatus.SHIPPED,
         NotificationKind.DELAY: DELAYED,
         NotificationKind.DELIVERY: OrderStatus.DELIVERED,
+        # A reply answers a question whatever the order's state; the sample's is in transit.
+        NotificationKind.INQUIRY_REPLY: OrderStatus.IN_TRANSIT,
     }
     # A kind not tied to a milestone (a reply to a question) goes whatever the order did.
     return milestones.get(kind, OrderStatus(ctx.status or "processing"))

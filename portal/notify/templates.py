@@ -67,6 +67,7 @@ class NoticeContext:
     feedback_url: str | None = None
     review_url: str | None = None
     support_email: str | None = None
+    reply_text: str | None = None
 
 
 _ALWAYS = ("shop_name", "order_number", "customer_name", "portal_url")
@@ -83,6 +84,7 @@ REQUIRED_FIELDS: Mapping[NotificationKind, tuple[str, ...]] = {
     # A delay may open before anyone knows the new date: the notice then says so.
     NotificationKind.DELAY: (*_ALWAYS, "delay_reason_code", "delay_message", "support_email"),
     NotificationKind.DELIVERY: (*_ALWAYS, "feedback_url", "review_url"),
+    NotificationKind.INQUIRY_REPLY: (*_ALWAYS, "reply_text"),
 }
 CHANNEL_FIELDS: Mapping[Channel, tuple[str, ...]] = {Channel.EMAIL: ("unsubscribe_url",)}
 

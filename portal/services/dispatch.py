@@ -30,6 +30,7 @@ from realtime.broker import Broker, create_broker
 
 from ..clock import Clock, utcnow
 from ..db import Database
+from ..domain.mail_tags import make_tag, tagged_address
 from ..domain.status import OrderStatus
 from ..models import Notification, Order, ShareLink, Shipment
 from ..notify.channels.base import (
@@ -47,6 +48,8 @@ from ..notify.gate import OrderFacts, check
 from ..notify.kinds import RETRYABLE_STATES, NotificationState
 from ..settings import Settings
 from ..timezones import local_date
+from .inquiry_replies import mark_replies_sent, message_of_key
+from .inquiry_watch import InquiryBell
 from .outbox import OUTBOX_CHANNEL, NoticeFacts, customer_prefs, gate_notice
 from .screen.bell import ring_orders
 from .screen.calls import task_for_notice
@@ -134,6 +137,8 @@ class Dispatcher:
         # doorbell); set by whoever runs the dispatcher beside a broker.
         self.announce: Callable[[set[int]], Awaitable[object]] | None = None
         self._email_domain = sender_domain(settings.email_from)
+        # Told the inquiries whose replies were sent, after commit (the portal's bell).
+        self.on_inquiries: Callable[[list[int]], Awaitable[None]] | None = None
 
     def wake(self) -> None:
         self._wake.set()
@@ -439,7 +444,7 @@ class Dispatcher:
                     html=row.html,
                     unsubscribe_url=facts.portal_url.rstrip("/") + "/unsubscribe",
                     message_id=f"<{row.idempotency_key.replace(':', '.')}@{self._email_domain}>",
-                    reply_to=self.settings.support_email,
+                    reply_to=reply_to_address(self.settings, row),
                 )
             )
         if row.channel == "sms":
@@ -464,6 +469,7 @@ class Dispatcher:
         sent = [o for o in outcomes if o.state == ST.SENT]
         others = [o for o in outcomes if o.state != ST.SENT]
         recorded: set[int | None] = set()
+        inquiries: list[int] = []
         async with self.db.write() as session:
             conn = await session.connection()
             if sent:
@@ -481,6 +487,10 @@ class Dispatcher:
                     .returning(col(Notification.id))
                 )
                 recorded.update(result.scalars())
+                replies = [o.row.idempotency_key for o in sent if o.row.id in recorded]
+                inquiries = await mark_replies_sent(
+                    session, replies, policy=self.settings.sla_policy, now=now
+                )
             for outcome in others:
                 result = await conn.execute(
                     update(Notification)
@@ -489,6 +499,8 @@ class Dispatcher:
                     .returning(col(Notification.id))
                 )
                 recorded.update(result.scalars())
+        if sent and inquiries and self.on_inquiries is not None:
+            await self.on_inquiries(inquiries)
         if self.announce is not None and recorded:
             orders = {o.row.order_id for o in outcomes if o.row.id in recorded}
             try:
@@ -506,6 +518,20 @@ class Dispatcher:
                 continue
             if self.metrics is not None:
                 self.metrics.notifications.labels(outcome.row.channel, outcome.state).inc()
+
+
+def reply_to_address(settings: Settings, row: Notification) -> str:
+    """Where the customer's reply goes: with PORTAL_INBOUND_ADDRESS, a tagged address that
+    `portal mail-in` matches to the inquiry (a reply) or the order (any other notice)."""
+    if not settings.inbound_address:
+        return settings.support_email
+    message_id = message_of_key(row.idempotency_key)
+    tag = (
+        make_tag("m", message_id, settings.secret_key)
+        if message_id is not None
+        else make_tag("o", row.order_id, settings.secret_key)
+    )
+    return tagged_address(settings.inbound_address, tag)
 
 
 def _values(outcome: RowOutcome, now: datetime) -> dict[str, Any]:
@@ -622,7 +648,12 @@ def build_channels(settings: Settings) -> Channels:
 
 
 def in_process_dispatcher(
-    settings: Settings, clock: Clock, metrics: Any, broker: Broker, web_db: Database
+    settings: Settings,
+    clock: Clock,
+    metrics: Any,
+    broker: Broker,
+    web_db: Database,
+    inquiry_bell: InquiryBell,
 ) -> Dispatcher:
     """The dispatcher `portal serve` runs beside the web server (started by
     :func:`run_in_process`).
@@ -636,6 +667,8 @@ def in_process_dispatcher(
     own_db = Database(settings.database_url, pool_size=2)
     channels = build_channels(settings)
     dispatcher = Dispatcher(own_db, settings, channels, clock=clock, metrics=metrics)
+
+    dispatcher.on_inquiries = inquiry_bell.ring
 
     async def announce(order_ids: set[int]) -> None:
         await ring_orders(web_db, broker, settings.instance, order_ids)

@@ -250,6 +250,30 @@ def _ref(notice: PlannedNotice, shipment: Shipment | None, delay: Delay | None) 
     return None
 
 
+def render_and_check(
+    row: Notification,
+    templates: TemplateSet,
+    ctx: NoticeContext,
+    facts: NoticeFacts,
+    current: OrderFacts,
+) -> None:
+    """Render a new outbox row's content and run the accuracy gate on it, in place: a notice
+    that does not render, or that the gate refuses, is stored blocked (or superseded)."""
+    try:
+        rendered = templates.render(row.kind, row.channel, row.locale, ctx)
+    except RenderError as exc:
+        row.state, row.blocked_reason = NotificationState.BLOCKED, f"render_failed: {exc}"[:500]
+        return
+    row.subject, row.body, row.html = rendered.subject or "", rendered.text, rendered.html
+    row.template_version = rendered.template_version
+    verdict = check(gate_notice(row, facts), current)
+    if not verdict.ok:
+        row.state = verdict.outcome.value
+        row.blocked_reason = f"{verdict.reason.value if verdict.reason else ''}: {verdict.message}"[
+            :500
+        ]
+
+
 _TAKEN_KEYS = select(col(Notification.idempotency_key)).where(
     col(Notification.idempotency_key).in_(bindparam("keys", expanding=True))
 )
@@ -324,19 +348,7 @@ async def enqueue_for_milestone(
             created_at=now,
             due_at=send_after(notice.channel, now, prefs),
         )
-        try:
-            rendered = templates.render(notice.kind, notice.channel, order.locale, ctx)
-        except RenderError as exc:
-            row.state, row.blocked_reason = NotificationState.BLOCKED, f"render_failed: {exc}"[:500]
-        else:
-            row.subject, row.body, row.html = rendered.subject or "", rendered.text, rendered.html
-            row.template_version = rendered.template_version
-            verdict = check(gate_notice(row, facts), current)
-            if not verdict.ok:
-                row.state = verdict.outcome.value
-                row.blocked_reason = (
-                    f"{verdict.reason.value if verdict.reason else ''}: {verdict.message}"[:500]
-                )
+        render_and_check(row, templates, ctx, facts, current)
         session.add(row)
         uow.notifications += 1
     if session.get_bind().dialect.name == "postgresql":

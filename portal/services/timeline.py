@@ -58,6 +58,8 @@ class UnitOfWork:
     notifier: Any = None
     published: list[Published] = field(default_factory=list)
     notifications: int = 0
+    # Inquiries changed (their queue entries and clocks are announced after commit).
+    inquiries: list[int] = field(default_factory=list)
 
 
 async def lock_order(session: AsyncSession, order_number: str) -> Order:

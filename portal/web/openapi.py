@@ -9,7 +9,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from ..schemas import DelayCreate, LinkCreate, OrderCreate, ShipmentCreate, StatusChange
-from . import archive
+from . import archive, openapi_inquiries
 from .openapi_crm import add_crm
 
 _INPUTS: tuple[type[BaseModel], ...] = (
@@ -18,6 +18,7 @@ _INPUTS: tuple[type[BaseModel], ...] = (
     ShipmentCreate,
     DelayCreate,
     LinkCreate,
+    *openapi_inquiries.INPUTS,
 )
 
 
@@ -145,6 +146,7 @@ def _components() -> dict[str, Any]:
         "type": "object",
         "properties": {"notifications": {"type": "array", "items": {"type": "object"}}},
     }
+    schemas.update(openapi_inquiries.SCHEMAS)
     schemas["Archive"] = archive.ARCHIVE_SCHEMA
     return schemas
 
@@ -216,6 +218,7 @@ def openapi_document(base_url: str) -> dict[str, Any]:
             }
         },
     }
+    paths.update(openapi_inquiries.paths(_post, _ok, _error_response))
     _add_link_paths(paths, read)
     paths.update(archive.openapi_paths(read))
     document = {

@@ -1,0 +1,139 @@
+"""Agents' replies to the customer: outbox rows like every notification, and their sending.
+
+A reply is rendered with the ``inquiry_reply`` templates, checked by the accuracy gate, kept
+with its exact content and sent by the dispatcher (email; SMS too when the customer asked by
+SMS). The first-response clock stops when the dispatcher records a reply as *sent*:
+:func:`mark_replies_sent` runs in the dispatcher's own transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from ..domain.sla import SlaPolicy
+from ..models import Notification, Order
+from ..models_inquiries import Inquiry, InquiryMessage
+from ..notify.kinds import Channel, NotificationKind
+from ..notify.rules import send_after
+from .inquiry_clock import refresh_clock
+from .links import PLACEMENT_LINK_DAYS, issue_link
+from .outbox import (
+    OUTBOX_CHANNEL,
+    Notifier,
+    _context,
+    customer_prefs,
+    order_facts,
+    render_and_check,
+)
+
+KEY_PREFIX = "inquiry-reply:"
+
+
+def reply_key(message_id: int, channel: Channel) -> str:
+    return f"{KEY_PREFIX}{message_id}:{channel.value}"
+
+
+def message_of_key(key: str) -> int | None:
+    if not key.startswith(KEY_PREFIX):
+        return None
+    number = key[len(KEY_PREFIX) :].split(":", 1)[0]
+    return int(number) if number.isdigit() else None
+
+
+def _recipients(order: Order, inquiry: Inquiry) -> list[tuple[Channel, str]]:
+    wanted = {part.strip() for part in inquiry.reply_channels.split(",")}
+    found: list[tuple[Channel, str]] = []
+    if Channel.EMAIL.value in wanted and order.customer_email:
+        found.append((Channel.EMAIL, order.customer_email))
+    if Channel.SMS.value in wanted and order.customer_phone:
+        found.append((Channel.SMS, order.customer_phone))
+    return found
+
+
+async def enqueue_reply(
+    session: AsyncSession,
+    uow: Any,
+    order: Order,
+    inquiry: Inquiry,
+    message: InquiryMessage,
+    *,
+    now: datetime,
+) -> list[Notification]:
+    """Write the reply's notices to the outbox in the caller's transaction."""
+    notifier: Notifier | None = uow.notifier
+    if notifier is None:
+        raise RuntimeError("a reply needs a UnitOfWork with a notifier")
+    assert order.id is not None and message.id is not None
+    link = issue_link(
+        session, order, now=now, expires_in_days=PLACEMENT_LINK_DAYS, created_by="inquiry_reply"
+    )
+    await session.flush()
+    settings = notifier.settings
+    current = await order_facts(session, order, now, link_valid=True)
+    ctx, facts = await _context(
+        session, settings, order, settings.url(link.path()), link.path(), None, None, current.today
+    )
+    ctx = replace(ctx, reply_text=message.body)
+    facts = replace(facts, eta=None)  # a reply states no delivery date of its own
+    templates = await notifier.templates(session)
+    prefs = customer_prefs(order)
+    rows = []
+    for channel, recipient in _recipients(order, inquiry):
+        row = Notification(
+            order_id=order.id,
+            idempotency_key=reply_key(message.id, channel),
+            kind=NotificationKind.INQUIRY_REPLY.value,
+            channel=channel.value,
+            milestone=order.status,
+            event_seq=order.last_seq,
+            portal_link_id=link.link.id,
+            facts=facts.dumps(),
+            recipient=recipient,
+            locale=order.locale,
+            state="pending",
+            body="",
+            created_at=now,
+            due_at=send_after(channel, now, prefs),
+        )
+        render_and_check(row, templates, ctx, facts, current)
+        session.add(row)
+        rows.append(row)
+        uow.notifications += 1
+    if rows and session.get_bind().dialect.name == "postgresql":
+        await session.execute(text(f"NOTIFY {OUTBOX_CHANNEL}"))
+    return rows
+
+
+async def mark_replies_sent(
+    session: AsyncSession, keys: list[str], *, policy: SlaPolicy, now: datetime
+) -> list[int]:
+    """The dispatcher sent notices with these idempotency keys: replies among them are sent
+    now (the first channel that went counts), and their inquiries' clocks move. Returns the
+    inquiries changed."""
+    message_ids = {m for m in (message_of_key(k) for k in keys) if m is not None}
+    if not message_ids:
+        return []
+    messages = (
+        await session.execute(
+            select(InquiryMessage).where(
+                col(InquiryMessage.id).in_(message_ids), col(InquiryMessage.sent_at).is_(None)
+            )
+        )
+    ).scalars()
+    inquiry_ids = set()
+    for message in messages:
+        message.sent_at = now
+        session.add(message)
+        inquiry_ids.add(message.inquiry_id)
+    await session.flush()
+    for inquiry_id in sorted(inquiry_ids):
+        inquiry = await session.get(Inquiry, inquiry_id, with_for_update=True)
+        if inquiry is not None:
+            await refresh_clock(session, inquiry, policy, now)
+    return sorted(inquiry_ids)

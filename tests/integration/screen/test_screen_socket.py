@@ -122,7 +122,9 @@ async def test_a_notification_sent_appears_without_reload(make_portal: MakePorta
     assert 'badge--delivered">sent</span>' not in screen.frames[0]
     # The portal's own dispatcher (no separate event is recorded when a notice goes out).
     rt = server.runtime
-    dispatcher = in_process_dispatcher(rt.settings, rt.clock, rt.metrics, rt.broker, rt.db)
+    dispatcher = in_process_dispatcher(
+        rt.settings, rt.clock, rt.metrics, rt.broker, rt.db, rt.inquiry_bell
+    )
     task = asyncio.create_task(run_in_process(dispatcher))
     try:
         await eventually(lambda: 'badge--delivered">sent</span>' in screen.frames[-1])

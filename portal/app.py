@@ -39,6 +39,7 @@ from .web import (
     support,
     webhooks,
 )
+from .web.deadline import BodyDeadline
 from .web.errors import HANDLERS
 from .web.render import make_environment, static_dir
 from .web.reports_api import routes as report_routes
@@ -53,6 +54,8 @@ log = logging.getLogger(__name__)
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
+    # A tracking page's address is its share-link token: never send it on as a Referer.
+    "Referrer-Policy": "no-referrer",
     "Content-Security-Policy": (
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
         "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
@@ -262,7 +265,10 @@ def create_app(
         routes=routes,
         lifespan=lifespan,
         exception_handlers=HANDLERS,
-        middleware=[Middleware(SecurityHeaders, metrics_of=metrics_of)],
+        middleware=[
+            Middleware(SecurityHeaders, metrics_of=metrics_of),
+            Middleware(BodyDeadline, seconds=settings.body_timeout),
+        ],
     )
 
 

@@ -23,6 +23,7 @@ from carriers.registry import get_adapter
 
 from .app import create_app
 from .db import Database
+from .demo_console import seed_console
 from .demo_terminal import ensure_demo_agent, quiet_logging, step_line, summary
 from .server import uvicorn_kwargs
 from .settings import DEFAULT_BASE_URL, DEFAULT_SHOP_NAME, Settings
@@ -266,6 +267,7 @@ async def _seed_and_simulate(
         await sim.carrier(orders[3], "in_transit", "Arrived at the delivery depot", city=2)
         await sim.carrier(orders[3], "out_for_delivery", "Out for delivery", city=2)
         await sim.carrier(orders[3], "delivered", "Delivered to the front door", city=2)
+        await seed_console(sim.api, [order.number for order in orders])
         login, logs = screen
         block = summary(settings, [(o.number, o.url) for o in orders], login, logs)
         print(f"\nDemo is running.\n{block}\nPress Ctrl+C to stop.\n", flush=True)

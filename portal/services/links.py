@@ -97,6 +97,21 @@ async def resolve_link_target(
     return link_id, order_number
 
 
+async def why_not_live(session: AsyncSession, token: str, now: datetime) -> str:
+    """Why a token opens nothing: ``expired``, ``revoked`` or ``unknown`` (``live`` if it does)."""
+    if not _plausible(token):
+        return "unknown"
+    row = (await session.execute(_LINK_TARGET, {"token_hash": hash_token(token)})).first()
+    if row is None:
+        return "unknown"
+    _, _, revoked_at, expires_at = row
+    if revoked_at is not None:
+        return "revoked"
+    if expires_at is not None and expires_at <= now:
+        return "expired"
+    return "live"
+
+
 def _plausible(token: str) -> bool:
     """Worth a lookup: tokens are short, and an empty or huge one is refused unread."""
     return 0 < len(token) <= 128

@@ -61,7 +61,11 @@ _SEARCH = sa.table("order_search", sa.column("rowid"), sa.column("order_id"), sa
 
 def _id_query(query: SearchQuery, dialect: str, before: int | None, limit: int) -> Any:
     ident = _SEARCH.c.rowid if dialect == "sqlite" else _SEARCH.c.order_id
-    stmt = sa.select(ident).order_by(ident.desc()).limit(limit + 1)
+    # On PostgreSQL, ordering by the bare key lets the planner walk the primary key backwards
+    # and filter every row (a full scan for a rare match); ``+ 0`` keeps it on the trigram
+    # index, then sorts the few matches.
+    order_key = ident if dialect == "sqlite" else ident + 0
+    stmt = sa.select(ident).order_by(order_key.desc()).limit(limit + 1)
     if before is not None:
         stmt = stmt.where(ident < before)
     if dialect == "sqlite" and query.indexed:

@@ -2,33 +2,28 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
-
-from sqlalchemy import select
-from sqlmodel import col
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from ..errors import Conflict, PortalError, ValidationFailed
+from ..errors import PortalError, ValidationFailed
 from ..models import Order
-from ..schemas import ORDER_NUMBER_RE
-from ..security import constant_time_equal, sign
+from ..security import sign
 from ..services.feedback import save_feedback, validate_feedback
-from ..services.links import count_use, issue_link, resolve_link
+from ..services.links import resolve_link
 from ..services.review import ReviewVia, review_link
 from ..services.screen.bell import screen_bell
 from ..services.timeline import lock_order_by_id
 from ..services.views import OrderView, load_order_view
-from .render import LiveContext, visible_events
-
-LOOKUP_LINK_DAYS = 30
-# Every lookup answer takes at least this long, so timing does not tell whether an order exists.
-LOOKUP_FLOOR_SECONDS = 0.25
-_NOT_FOUND = (
-    "We could not find an order with that number and email address. Check both and try again."
+from .customer_guard import (
+    check_csrf,
+    count_view_later,
+    explain_gone,
+    link_gone_page,
+    unsubscribe_csrf,
 )
+from .lookup import lookup, lookup_form
+from .render import LiveContext, visible_events
 
 
 def feedback_csrf(secret_key: str, order_number: str) -> str:
@@ -53,16 +48,7 @@ def _live_context(
 
 
 def _link_gone(request: Request) -> Response:
-    return request.app.state.runtime.page(
-        request,
-        "error.html",
-        {
-            "title": "Link not found",
-            "message": "This tracking link does not exist or is no longer valid. "
-            "You can find your order with its number and your email address.",
-        },
-        status=404,
-    )
+    return link_gone_page(request)
 
 
 async def tracking_page(request: Request) -> Response:
@@ -72,15 +58,14 @@ async def tracking_page(request: Request) -> Response:
     async with runtime.db.read() as session:
         found = await resolve_link(session, token, now)
         if found is None:
-            return _link_gone(request)
+            return await explain_gone(request, token, now)
         link, order = found
         view = await load_order_view(session, order)
-    async with runtime.db.write() as session:
-        await count_use(session, link.id or 0, now)
-    # The visit shows on open order screens (the customers' hub drops it: no new event).
-    visit = runtime.new_uow()
-    visit.published.append(screen_bell(view.order_number, view.last_seq))
-    await runtime.after_commit(visit)
+    # GET never writes: the view is counted after the answer, where it cannot fail the page;
+    # then the visit shows on open order screens (the customers' hub drops it: no new event).
+    count_view_later(
+        runtime, link.id or 0, now, announce=screen_bell(view.order_number, view.last_seq)
+    )
     notice = "Thank you for your feedback." if request.query_params.get("thanks") else None
     if request.query_params.get("choice"):
         notice = "Thank you: we have your choice and will be in touch to arrange it."
@@ -134,11 +119,7 @@ async def submit_feedback(request: Request) -> Response:
     if found is None:
         return _link_gone(request)
     _, order = found
-    csrf = str(form.get("csrf") or "")
-    if not constant_time_equal(
-        csrf, feedback_csrf(runtime.settings.secret_key, order.order_number)
-    ):
-        raise Conflict("the form expired; reload the page and send it again")
+    check_csrf(request, form, feedback_csrf(runtime.settings.secret_key, order.order_number))
     uow = runtime.new_uow()
     try:
         rating, comment = validate_feedback(_str(form.get("rating")), _str(form.get("comment")))
@@ -171,77 +152,6 @@ def _str(value: object) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _client_key(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
-
-
-async def lookup_form(request: Request) -> Response:
-    return request.app.state.runtime.page(
-        request, "lookup.html", {"error": None, "order_number": "", "email": ""}
-    )
-
-
-async def lookup(request: Request) -> Response:
-    """Find an order by number + email. The same answer, in the same time, for any miss."""
-    runtime = request.app.state.runtime
-    started = time.monotonic()
-    if not runtime.lookup_limiter.allow(_client_key(request), started):
-        return runtime.page(
-            request,
-            "lookup.html",
-            {
-                "error": "Too many attempts. Please wait a few minutes and try again.",
-                "order_number": "",
-                "email": "",
-            },
-            status=429,
-            headers={"Retry-After": str(int(runtime.lookup_limiter.window))},
-        )
-    form = await request.form(max_files=0, max_fields=5, max_part_size=1024)
-    number = (_str(form.get("order_number")) or "").strip()
-    email = (_str(form.get("email")) or "").strip().lower()
-    if not number or not email:
-        return runtime.page(
-            request,
-            "lookup.html",
-            {
-                "error": "Enter your order number and the email address you ordered with.",
-                "order_number": number,
-                "email": email,
-            },
-            status=422,
-        )
-    order = None
-    if ORDER_NUMBER_RE.match(number):
-        async with runtime.db.read() as session:
-            order = (
-                await session.execute(select(Order).where(col(Order.order_number) == number))
-            ).scalar_one_or_none()
-    # Compare against something even when there is no order, so both paths do the same work.
-    expected = order.customer_email_norm if order else "nobody@invalid.invalid"
-    matched = constant_time_equal(email, expected) and order is not None
-    path = None
-    if matched and order is not None:
-        async with runtime.db.write() as session:
-            issued = issue_link(
-                session,
-                order,
-                now=runtime.clock(),
-                expires_in_days=LOOKUP_LINK_DAYS,
-                created_by="lookup",
-            )
-            path = issued.path()
-    await asyncio.sleep(max(0.0, LOOKUP_FLOOR_SECONDS - (time.monotonic() - started)))
-    if path is not None:
-        return RedirectResponse(path, status_code=303)
-    return runtime.page(
-        request,
-        "lookup.html",
-        {"error": _NOT_FOUND, "order_number": number, "email": email},
-        status=200,
-    )
-
-
 UNSUBSCRIBABLE = ("email", "sms")
 
 
@@ -256,7 +166,12 @@ async def unsubscribe_form(request: Request) -> Response:
     return runtime.page(
         request,
         "unsubscribe.html",
-        {"order_number": order.order_number, "opted": opted, "done": False},
+        {
+            "order_number": order.order_number,
+            "opted": opted,
+            "done": False,
+            "csrf_token": unsubscribe_csrf(runtime.settings.secret_key, order.order_number),
+        },
         headers={"Referrer-Policy": "no-referrer"},
     )
 
@@ -266,13 +181,20 @@ async def unsubscribe(request: Request) -> Response:
     runtime = request.app.state.runtime
     form = await request.form(max_files=0, max_fields=5, max_part_size=1024)
     channels = [c for c in form.getlist("channel") if isinstance(c, str) and c in UNSUBSCRIBABLE]
-    if form.get("List-Unsubscribe") == "One-Click" and not channels:
+    # RFC 8058 one-click comes from the mail provider, not from our page: the link's token in
+    # the URL is its proof. Every other post is the page's form, and carries its CSRF token.
+    one_click = form.get("List-Unsubscribe") == "One-Click" and not channels
+    if one_click:
         channels = ["email"]
     async with runtime.db.write() as session:
         found = await resolve_link(session, request.path_params["token"], runtime.clock())
         if found is None:
             return _link_gone(request)
         _, order = found
+        if not one_click:
+            check_csrf(
+                request, form, unsubscribe_csrf(runtime.settings.secret_key, order.order_number)
+            )
         locked = await lock_order_by_id(session, order.id or 0)
         opted = set(filter(None, locked.opt_out_channels.split(","))) | set(channels)
         locked.opt_out_channels = ",".join(sorted(opted))
@@ -280,7 +202,12 @@ async def unsubscribe(request: Request) -> Response:
     return runtime.page(
         request,
         "unsubscribe.html",
-        {"order_number": order.order_number, "opted": opted, "done": True},
+        {
+            "order_number": order.order_number,
+            "opted": opted,
+            "done": True,
+            "csrf_token": unsubscribe_csrf(runtime.settings.secret_key, order.order_number),
+        },
         headers={"Referrer-Policy": "no-referrer"},
     )
 

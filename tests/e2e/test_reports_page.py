@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from tests.e2e.axe import assert_no_serious_axe_violations
 from tests.e2e.conftest import PortalProcess
 from tests.e2e.staff_helpers import create_staff_user, sign_in
 
@@ -54,6 +55,8 @@ def test_charts_are_drawn_and_the_csv_downloads(page: Any, portal_server: Portal
         assert time.monotonic() < deadline, "no notification figures appeared"
         time.sleep(0.5)
         page.reload()
+
+    assert_no_serious_axe_violations(page)
 
     with page.expect_download() as info:
         page.get_by_role("link", name="Every figure as CSV").click()

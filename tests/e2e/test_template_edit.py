@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from tests.e2e.axe import assert_no_serious_axe_violations
 from tests.e2e.conftest import PortalProcess
 from tests.e2e.staff_helpers import create_staff_user, sign_in
 
@@ -33,6 +34,7 @@ def test_edit_preview_save_and_the_next_notice(page: Any, portal_server: PortalP
     assert NEW_LINE in preview.locator(".preview-text").inner_text()
     assert "Hola" in preview.inner_text() or "pedido" in preview.inner_text()
 
+    assert_no_serious_axe_violations(page)
     page.get_by_role("button", name="Save as version 2").click()
     # The form posts to "#edit": the browser keeps that fragment across the redirect.
     page.wait_for_url(re.compile(r"/support/templates/order_confirmation/email/es\?saved=2"))

@@ -52,7 +52,7 @@ class ScreenRenderer:
         rendered = (
             self._customer.status_card(view),
             staff.customer(screen, now),
-            staff.delays(screen),
+            staff.delays(screen, csrf_token),
             self._customer.shipments(view),
             staff.notifications(screen, csrf_token),
             staff.links(screen, now, csrf_token),

@@ -21,8 +21,9 @@ from ...domain.staff import Role
 from ...errors import PortalError
 from ...models import TemplateVersion
 from ...notify.kinds import Channel, NotificationKind
+from ...notify.samples import sample_context
 from ...notify.template_check import problems
-from ...notify.templates import PARTS, RenderError, TemplateSet
+from ...notify.templates import PARTS, NoticeContext, RenderError, TemplateSet
 from ...services.reports import version_figures
 from ...services.template_versions import (
     diff,
@@ -102,6 +103,7 @@ async def _detail(
         figures = {
             v.key: v for v in await version_figures(session, None, runtime.settings.shop_timezone)
         }
+    sample = sample_context(runtime.clock().date(), base_url=runtime.settings.base_url)
     by_number = {v.version: v for v in versions}
     newest = versions[-1]
     a = _int(request.query_params.get("a"), versions[-2].version if len(versions) > 1 else 1)
@@ -121,12 +123,30 @@ async def _detail(
         "diff": diff(compared[0], compared[1]) if compared[0] and compared[1] else None,
         "parts": [(p, PART_LABELS[p], (parts or newest.parts).get(p, "")) for p in PARTS[channel]],
         "next_version": newest.version + 1,
+        "in_use": [_in_use(base, kind, channel, other, sample) for other in sorted(base.locales)],
         "preview": preview,
         "problems": found or [],
         "order_number": request.query_params.get("order", ""),
         "saved": request.query_params.get("saved"),
     }
     return staff.render("support/template_detail.html", context, status=status)
+
+
+def _in_use(
+    base: TemplateSet, kind: NotificationKind, channel: Channel, locale: str, ctx: NoticeContext
+) -> dict[str, Any]:
+    """The version in use in `locale`, rendered with the sample order."""
+    try:
+        rendered = base.render(kind, channel, locale, ctx)
+    except RenderError as exc:
+        return {"locale": locale, "error": str(exc), "version": None}
+    return {
+        "locale": locale,
+        "error": None,
+        "version": rendered.template_version,
+        "subject": rendered.subject,
+        "text": rendered.text,
+    }
 
 
 def _int(raw: str | None, default: int) -> int:

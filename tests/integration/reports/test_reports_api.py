@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from portal.domain.kpis import Period
 from portal.services.reports import build_report
 from tests.integration.conftest import Portal
 
-from .seed import EXPECTED, PERIOD, TODAY, Seeder, at, seed_period
+from .seed import EXPECTED, PERIOD, TODAY, Seeder, seed_period
 
 QUERY = f"/api/v1/reports?from={PERIOD[0].isoformat()}&to={PERIOD[1].isoformat()}"
 
@@ -109,12 +108,3 @@ async def test_local_dates_follow_the_shop_time_zone(portal: Portal) -> None:
     assert utc.section("on_time_by_carrier").rows == ()
     assert utc_next.section("on_time_by_carrier").rows == (("fedex", 1, 0, 0.0),)
     assert utc_next.section("eta_accuracy_by_carrier").rows == (("fedex", 1, 1.0, 0.0),)
-
-
-async def test_the_shop_time_zone_setting_sets_the_period(portal: Portal) -> None:
-    runtime = portal.runtime
-    runtime.settings = replace(runtime.settings, shop_timezone="Pacific/Kiritimati")
-    portal.clock.now = at(TODAY, hour=20)  # already tomorrow at UTC+14
-    body = (await portal.get("/api/v1/reports")).json()
-    assert body["period"]["timezone"] == "Pacific/Kiritimati"
-    assert body["period"]["to"] == (TODAY + timedelta(days=1)).isoformat()

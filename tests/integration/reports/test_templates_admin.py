@@ -49,6 +49,10 @@ async def test_the_list_and_a_shipped_version(admin: Any) -> None:
     assert page.status_code == 200
     assert "shipped with the portal" in page.text
     assert "Save as version 2" in page.text
+    # The version in use in every locale, rendered with the sample order.
+    assert "<summary>en: version 1</summary>" in page.text
+    assert "<summary>es: version 1</summary>" in page.text
+    assert "Thank you for your order" in page.text or "order A1001" in page.text
     assert (await admin.get("/support/templates/nope/email/es")).status_code == 404
 
 

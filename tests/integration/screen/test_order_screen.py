@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from portal.web.customer_guard import views_counted
 from tests.integration.conftest import Portal
 from tests.integration.screen.screen_helpers import drain, notifications_of, shipped_order
 from tests.integration.staff_helpers import anonymous_client
@@ -23,6 +24,7 @@ async def test_the_screen_shows_the_whole_order(portal: Portal, agent: Any) -> N
     assert delay.status_code == 201, delay.text
     await drain(portal)
     assert (await portal.client.get(f"/t/{token}")).status_code == 200
+    await views_counted()  # a view is counted after its answer
 
     page = await agent.get(f"/support/orders/{number}")
     assert page.status_code == 200, page.text
@@ -33,7 +35,8 @@ async def test_the_screen_shows_the_whole_order(portal: Portal, agent: Any) -> N
     assert "Departed hub" in html and "Leipzig" in html
     # The delay with its offer and the customer's (missing) choice.
     assert "Snow closed the depot" in html and "10% refund of shipping" in html
-    assert "Collect the parcel from a pickup point" in html and "not chosen yet" in html
+    assert "Collect the parcel from a pickup point" in html
+    assert "The customer has not chosen yet." in html
     # Every notification with channel, recipient, state, attempts and exact content.
     rows = await notifications_of(portal, number)
     assert rows and all(f'id="notification-{row.id}"' in html for row in rows)
@@ -66,3 +69,19 @@ async def test_the_screen_needs_a_session(portal: Portal) -> None:
 async def test_an_unknown_order_is_404(portal: Portal, agent: Any) -> None:
     assert (await agent.get("/support/orders/NOPE-404")).status_code == 404
     assert (await agent.get("/support/orders/%25bad")).status_code == 404
+
+
+async def test_the_customers_choice_and_arranging_it(portal: Portal, agent: Any) -> None:
+    from tests.integration.records.test_delay_choice import delayed_order
+
+    order = await delayed_order(portal)
+    assert (await order.choose("pickup_point")).status_code == 303
+    page = (await agent.get(f"/support/orders/{order.number}")).text
+    assert "Customer's choice: Collect the parcel from a pickup point" in page
+    assert f"/delays/{order.delay_id}/choice/handled" in page
+    arranged = await agent.post_form(
+        f"/support/orders/{order.number}/delays/{order.delay_id}/choice/handled", {}
+    )
+    assert arranged.status_code == 303
+    page = (await agent.get(f"/support/orders/{order.number}")).text
+    assert "being arranged" in page and "/choice/handled" not in page

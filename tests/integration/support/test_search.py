@@ -153,3 +153,23 @@ async def test_console_search_pages_with_more_results(portal: Portal, agent: Sta
         )
     first = await agent.get("/support/orders", params={"q": domain, "limit": "2"})
     assert "More results" in first.text
+
+
+async def test_postgres_search_uses_the_trigram_index(portal: Portal) -> None:
+    """The search statement can run on the GIN index (PostgreSQL; SQLite's FTS5 always does)."""
+    runtime = portal.runtime
+    if not runtime.db.is_postgres:
+        pytest.skip("PostgreSQL only")
+    from sqlalchemy import text
+
+    from portal.domain.search import parse_query
+    from portal.services.search import _id_query
+
+    query = parse_query("lovelace")
+    assert query is not None
+    stmt = _id_query(query, "postgresql", None, 20)
+    async with runtime.db.read() as session:
+        await session.execute(text("SET LOCAL enable_seqscan = off"))
+        compiled = stmt.compile(session.get_bind(), compile_kwargs={"literal_binds": True})
+        plan = "\n".join(r[0] for r in await session.execute(text(f"EXPLAIN {compiled}")))
+    assert "ix_order_search_body_trgm" in plan, plan

@@ -63,6 +63,8 @@ class Runtime:
     inquiry_bell: InquiryBell
     breach_watcher: BreachWatcher
     lookup_limiter: RateLimiter
+    # Console sign-in attempts per address (the per-account lockout is in the database).
+    login_limiter: RateLimiter
     page_globals: Mapping[str, str]
 
     @property
@@ -178,6 +180,7 @@ def build_runtime(settings: Settings, db: Database, env: Environment, clock: Clo
         inquiry_bell=inquiry_bell,
         breach_watcher=BreachWatcher(db, settings.sla_policy, clock, inquiry_bell, metrics),
         lookup_limiter=RateLimiter(limit=10, window=300),
+        login_limiter=RateLimiter(limit=60, window=300),
         page_globals={"shop_name": settings.shop_name, "support_email": settings.support_email},
     )
     built.append(runtime)

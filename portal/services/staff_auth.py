@@ -74,6 +74,13 @@ async def sign_in(
     ).scalar_one_or_none()
     good = verify_password(user.password_hash if user else _DUMMY_HASH, password)
     if user is None or not good or user.disabled_at is not None:
+        # Failures older than a lockout can reach are forgotten, so the table stays small
+        # however many addresses are tried.
+        await session.execute(
+            delete(StaffLoginFailure).where(
+                col(StaffLoginFailure.failed_at) <= now - LOCKOUT_WINDOW - LOCKOUT_DURATION
+            )
+        )
         session.add(StaffLoginFailure(email=email, failed_at=now, client=client[:64]))
         return Refused()
     await session.execute(delete(StaffLoginFailure).where(col(StaffLoginFailure.email) == email))

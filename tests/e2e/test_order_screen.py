@@ -165,3 +165,38 @@ def test_complete_a_call_task(page: Page, portal_server: PortalProcess) -> None:
     expect(page.locator("section.call-task", has_text=number)).to_have_count(0)
     page.goto(f"{portal_server.base_url}/support/orders/{number}")
     expect(page.locator("#crm-log")).to_contain_text("Customer is happy to wait")
+
+
+def test_the_order_screen_passes_axe(page: Page, portal_server: PortalProcess) -> None:
+    from tests.e2e.axe import assert_no_serious_axe_violations
+
+    number, tracking, _ = shipped(portal_server)
+    portal_server.carrier_event(tracking, "in_transit", "Departed hub")
+    answer = portal_server.api(
+        "POST",
+        f"/api/v1/orders/{number}/delays",
+        {
+            "reason_code": "weather",
+            "message": "Snow closed the depot",
+            "compensation": "Free shipping",
+            "alternatives": ["pickup_point"],
+        },
+    )
+    assert answer.status_code == 201
+    portal_server.api(
+        "POST",
+        f"/api/v1/orders/{number}/interactions",
+        {"channel": "phone", "direction": "inbound", "outcome": "answered", "summary": "Hello"},
+    )
+    open_screen(page, portal_server, number)
+    page.locator("details.notification").first.evaluate("(d) => { d.open = true; }")
+    assert_no_serious_axe_violations(page)
+    # With a delay preview and a new link on show too.
+    page.get_by_label("Message to the customer").fill("Still snowing")
+    page.get_by_role("button", name="Preview the notices").click()
+    expect(page.locator("#delay-preview")).to_contain_text("What the customer will get")
+    page.get_by_role("button", name="Create link").click()
+    expect(page.locator("#new-link")).to_contain_text("shown only now")
+    assert_no_serious_axe_violations(page)
+    page.goto(portal_server.base_url + "/support/calls")
+    assert_no_serious_axe_violations(page)

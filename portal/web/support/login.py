@@ -90,6 +90,16 @@ async def login(request: Request) -> Response:
     next_path = safe_next(_str(form.get("next")))
     now = runtime.clock()
     client = request.client.host if request.client else ""
+    if not runtime.login_limiter.allow(client, now.timestamp()):
+        return _form_page(
+            request,
+            nonce,
+            next_path=next_path,
+            email=email,
+            error="Too many sign-in attempts from this address. Try again in a few minutes.",
+            status=429,
+            headers={"Retry-After": str(int(runtime.login_limiter.window))},
+        )
     # A sign-in always gets a fresh session id; one the browser already held is ended.
     previous = await active_session(request)
     async with runtime.db.write() as session:

@@ -15,11 +15,15 @@ from portal.models import StaffUser
 from portal.security import hash_password
 from tests.integration.live.conftest import MakePortal
 from tests.integration.live.helpers import InProcessPortal, Watcher, eventually
-from tests.integration.staff_helpers import STAFF_PASSWORD, login
+from tests.integration.staff_helpers import STAFF_PASSWORD, csrf_in, login
 
 
 async def signed_in_cookie(server: InProcessPortal) -> str:
-    """A console session on the real server: the Cookie header a browser would send."""
+    return (await signed_in(server))[0]
+
+
+async def signed_in(server: InProcessPortal) -> tuple[str, str]:
+    """(Cookie header, CSRF token) of a new agent's session on the real server."""
     email = f"agent-{datetime.now(UTC).timestamp():.0f}@shop.example"
     async with server.runtime.db.write() as session:
         session.add(
@@ -33,7 +37,8 @@ async def signed_in_cookie(server: InProcessPortal) -> str:
     async with httpx.AsyncClient(base_url=server.base_url) as client:
         answer = await login(client, email, STAFF_PASSWORD)
         assert answer.status_code == 303, answer.text
-        return f"portal_session={client.cookies['portal_session']}"
+        csrf = csrf_in((await client.get("/support")).text)
+        return f"portal_session={client.cookies['portal_session']}", csrf
 
 
 def screen_url(server: InProcessPortal, number: str) -> str:
@@ -132,3 +137,24 @@ async def test_a_notification_sent_appears_without_reload(make_portal: MakePorta
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
     await screen.close()
+
+
+async def test_signing_out_closes_the_open_screen(
+    make_portal: MakePortal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from portal.web.screen import socket
+
+    monkeypatch.setattr(socket, "SESSION_CHECK_SECONDS", 0.2)
+    server, api = await make_portal()
+    number, _ = await api.create_order()
+    cookie, csrf = await signed_in(server)
+    screen = await Watcher.open(
+        screen_url(server, number),
+        server.runtime.settings.base_origin,
+        additional_headers={"Cookie": cookie},
+    )
+    await eventually(lambda: bool(screen.frames))
+    async with httpx.AsyncClient(base_url=server.base_url, headers={"Cookie": cookie}) as client:
+        out = await client.post("/support/logout", data={"csrf_token": csrf})
+        assert out.status_code == 303
+    assert await screen.wait_closed(5) == 1008

@@ -189,3 +189,36 @@ async def test_share_token_and_api_key_never_open_the_console(portal: Portal) ->
         assert keyed.status_code == 303
         keyed_htmx = await client.get("/support", headers={**portal.auth, "HX-Request": "true"})
         assert keyed_htmx.status_code == 401
+
+
+async def test_sign_in_attempts_are_limited_per_address(portal: Portal) -> None:
+    from portal.web.ratelimit import RateLimiter
+
+    portal.runtime.login_limiter = RateLimiter(limit=3, window=300)
+    user = await create_staff_user(portal)
+    async with (
+        anonymous_client(portal, "192.0.2.77") as a,
+        anonymous_client(portal, "192.0.2.78") as b,
+    ):
+        for n in range(3):
+            assert (await login(a, f"spray{n}@shop.example", "guess guess")).status_code == 401
+        limited = await login(a, user.email, STAFF_PASSWORD)
+        assert limited.status_code == 429 and limited.headers["retry-after"] == "300"
+        assert (await login(b, user.email, STAFF_PASSWORD)).status_code == 303
+        portal.clock.advance(seconds=301)
+        assert (await login(a, user.email, STAFF_PASSWORD)).status_code == 303
+
+
+async def test_old_failures_are_forgotten(portal: Portal) -> None:
+    from sqlalchemy import func, select
+
+    from portal.models_staff import StaffLoginFailure
+
+    async with anonymous_client(portal) as client:
+        await login(client, "old@shop.example", "wrong password")
+        portal.clock.advance(minutes=31)
+        await login(client, "new@shop.example", "wrong password")
+    async with portal.runtime.db.read() as session:
+        emails = (await session.execute(select(StaffLoginFailure.email))).scalars().all()
+        total = (await session.execute(select(func.count()).select_from(StaffLoginFailure))).one()
+    assert list(emails) == ["new@shop.example"] and total[0] == 1

@@ -32,16 +32,19 @@ from .web import (
     archive,
     delay_choice,
     inquiries_api,
+    inquiry_page,
     links_api,
     live,
     ops,
     pages,
+    queue,
     screen,
     support,
     webhooks,
 )
 from .web.deadline import BodyDeadline
 from .web.errors import HANDLERS
+from .web.link_guard import LinkGuard, LinkGuardMiddleware
 from .web.render import make_environment, static_dir
 from .web.reports_api import routes as report_routes
 from .web.review import routes as review_routes
@@ -217,6 +220,8 @@ def create_app(
         *ops.routes,
         *api.routes,
         *inquiries_api.routes,
+        *inquiry_page.routes,
+        *queue.routes,
         *api_crm.routes,
         *links_api.routes,
         *report_routes,
@@ -234,15 +239,19 @@ def create_app(
         *support_templates.routes,
         Mount("/static", app=StaticFiles(directory=str(static_dir())), name="static"),
     ]
-    return Starlette(
+    link_guard = LinkGuard()
+    app = Starlette(
         routes=routes,
         lifespan=lifespan,
         exception_handlers=HANDLERS,
         middleware=[
             Middleware(SecurityHeaders, metrics_of=metrics_of),
+            Middleware(LinkGuardMiddleware, guard=link_guard),
             Middleware(BodyDeadline, seconds=settings.body_timeout),
         ],
     )
+    app.state.link_guard = link_guard
+    return app
 
 
 def _background_tasks(runtime: Runtime, dispatcher: bool) -> list[asyncio.Task[None]]:

@@ -26,6 +26,7 @@ from ..models import (
     table_of,
 )
 from ..models_records import DelayChoice
+from .customer_inquiries import CustomerInquiry, customer_inquiries
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +110,8 @@ class OrderView:
     events: tuple[EventView, ...]  # oldest first by occurred_at, then seq
     delays: tuple[DelayView, ...]
     feedback: FeedbackView | None
+    # The customer's questions and our answers (portal.services.customer_inquiries).
+    inquiries: tuple[CustomerInquiry, ...] = ()
 
     @property
     def open_delay(self) -> DelayView | None:
@@ -270,4 +273,5 @@ def _order_view(rows: Reader, order: Order | sa.Row[Any]) -> OrderView:
         feedback=FeedbackView(feedback[0].rating, feedback[0].comment, feedback[0].created_at)
         if feedback
         else None,
+        inquiries=customer_inquiries(rows, order.id),
     )

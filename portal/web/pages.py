@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
@@ -32,6 +34,23 @@ def feedback_csrf(secret_key: str, order_number: str) -> str:
 
 def choice_csrf(secret_key: str, order_number: str) -> str:
     return sign(secret_key, "delay-choice", order_number)
+
+
+ASK_MAX_LENGTH = 5000
+
+
+def inquiry_csrf(secret_key: str, order_number: str) -> str:
+    return sign(secret_key, "inquiry", order_number)
+
+
+@dataclass(frozen=True, slots=True)
+class AskForm:
+    """The tracking page's question form (POST /t/{token}/inquiries)."""
+
+    path: str
+    csrf: str
+    error: str | None = None
+    max_length: int = ASK_MAX_LENGTH
 
 
 def _live_context(
@@ -67,6 +86,8 @@ async def tracking_page(request: Request) -> Response:
         runtime, link.id or 0, now, announce=screen_bell(view.order_number, view.last_seq)
     )
     notice = "Thank you for your feedback." if request.query_params.get("thanks") else None
+    if request.query_params.get("asked"):
+        notice = "Thank you: we have your question. Our answer will appear on this page."
     if request.query_params.get("choice"):
         notice = "Thank you: we have your choice and will be in touch to arrange it."
     return _render_tracking(request, view, order, token, notice=notice)
@@ -81,10 +102,16 @@ def _render_tracking(
     notice: str | None = None,
     error: str | None = None,
     choice_error: str | None = None,
+    ask_error: str | None = None,
     status: int = 200,
 ) -> Response:
     runtime = request.app.state.runtime
     ctx = _live_context(request, order, error, choice_error)
+    ask = AskForm(
+        path=f"/t/{token}/inquiries",
+        csrf=inquiry_csrf(runtime.settings.secret_key, order.order_number),
+        error=ask_error,
+    )
     return runtime.page(
         request,
         "track.html",
@@ -94,6 +121,7 @@ def _render_tracking(
             "ctx": ctx,
             "notice": notice,
             "ws_path": f"/t/{token}/ws",
+            "ask": ask,
             "lang": view.locale.split("-")[0],
         },
         status=status,

@@ -119,6 +119,7 @@ class LiveRenderer:
             module.status_card(view),
             module.delay_banner(view, ctx),
             module.shipments(view),
+            module.inquiries(view),
             module.feedback(view, ctx),
         )
         return "".join(str(p) for p in parts).replace('data-oob="1"', 'hx-swap-oob="true"')

@@ -45,6 +45,7 @@ from .web import (
 )
 from .web.deadline import BodyDeadline
 from .web.errors import HANDLERS
+from .web.link_guard import LinkGuard, LinkGuardMiddleware
 from .web.render import make_environment, static_dir
 from .web.reports_api import routes as report_routes
 from .web.review import routes as review_routes
@@ -240,15 +241,19 @@ def create_app(
         *support_templates.routes,
         Mount("/static", app=StaticFiles(directory=str(static_dir())), name="static"),
     ]
-    return Starlette(
+    link_guard = LinkGuard()
+    app = Starlette(
         routes=routes,
         lifespan=lifespan,
         exception_handlers=HANDLERS,
         middleware=[
             Middleware(SecurityHeaders, metrics_of=metrics_of),
+            Middleware(LinkGuardMiddleware, guard=link_guard),
             Middleware(BodyDeadline, seconds=settings.body_timeout),
         ],
     )
+    app.state.link_guard = link_guard
+    return app
 
 
 def _background_tasks(runtime: Runtime, dispatcher: bool) -> list[asyncio.Task[None]]:

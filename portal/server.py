@@ -27,7 +27,9 @@ def uvicorn_kwargs(
         "workers": workers,
         "log_level": log_level,
         "lifespan": "on",
-        "proxy_headers": True,
+        # Forwarded headers are read by the app, from PORTAL_TRUSTED_PROXIES only
+        # (portal/web/clients.py); uvicorn's own would trust 127.0.0.1 by default.
+        "proxy_headers": False,
         # uvicorn's access log would print share-link tokens; the app logs redacted paths.
         "access_log": False,
         "timeout_graceful_shutdown": 5,

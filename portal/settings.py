@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .domain.sla import DEFAULT_POLICY, SlaPolicy
+from .proxies import Network, parse_networks
 from .sla_policy import PolicyError, load_policy_file
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,7 @@ class Settings:
     notification_rules_file: Path | None = None
     secret_key_generated: bool = False
     db_busy_timeout: float = 10.0
+    trusted_proxies: tuple[Network, ...] = ()
     body_timeout: float = 10.0
     # Seconds between scheduled audits in the server (0: none; `portal audit` still works).
     audit_interval: float = 3600.0
@@ -136,6 +138,13 @@ def _webhook_secrets(env: Mapping[str, str]) -> dict[str, tuple[str, ...]]:
             if keys:
                 found[name[len(prefix) :].lower()] = keys
     return found
+
+
+def _trusted_proxies(env: Mapping[str, str]) -> tuple[Network, ...]:
+    try:
+        return parse_networks(env.get("PORTAL_TRUSTED_PROXIES", ""))
+    except ValueError as exc:
+        raise SettingsError(f"PORTAL_TRUSTED_PROXIES: {exc}") from None
 
 
 def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
@@ -252,6 +261,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         notification_rules_file=Path(rules_file) if rules_file else None,
         secret_key_generated=generated,
         db_busy_timeout=_seconds(env, "PORTAL_DB_BUSY_TIMEOUT", 10.0),
+        trusted_proxies=_trusted_proxies(env),
         body_timeout=_seconds(env, "PORTAL_BODY_TIMEOUT", 10.0),
         audit_interval=_audit_interval(env),
         sla_policy=_sla_policy(env),

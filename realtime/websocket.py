@@ -22,6 +22,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from starlette.types import Message
@@ -74,20 +77,30 @@ async def pump(
     *,
     max_frame_bytes: int = 1024,
     max_frames_per_second: float = 5.0,
+    max_frames_per_minute: int | None = None,
+    accept: Callable[[str | bytes], bool] | None = None,
 ) -> None:
     """Serve ``topic`` on an already accepted ``websocket`` until the client goes away.
 
     Sends the snapshot, then increments (via the hub). Reads and discards what the client
     sends: a message over ``max_frame_bytes`` closes with 1009, more than
-    ``max_frames_per_second`` (bursts of that many allowed) closes with 1008. Returns when the
-    client disconnects or was closed; an exception from the source (snapshot) propagates.
+    ``max_frames_per_second`` (bursts of that many allowed) or more than
+    ``max_frames_per_minute`` in any 60 s closes with 1008, and so does a frame ``accept``
+    refuses (one that is not what the page sends). The limits are the application's own, so
+    they hold under any server's settings. Returns when the client disconnects or was closed;
+    an exception from the source (snapshot) propagates.
     """
     if max_frame_bytes < 0 or max_frames_per_second <= 0:
         raise ValueError("max_frame_bytes must be >= 0 and max_frames_per_second > 0")
     violation: int | None = None
     try:
         async with hub.watch(topic, SocketViewer(websocket)):
-            violation = await _read_client(websocket, max_frame_bytes, max_frames_per_second)
+            violation = await _read_client(
+                websocket,
+                _ClientLimits(
+                    max_frame_bytes, max_frames_per_second, max_frames_per_minute, accept
+                ),
+            )
     except WebSocketDisconnect:
         # Starlette's send() turns a vanished client into this (the snapshot send is the one
         # that can meet it here): ordinary, not an error. Source errors still propagate.
@@ -99,12 +112,21 @@ async def pump(
             await websocket.close(violation)
 
 
-async def _read_client(websocket: WebSocket, max_bytes: int, rate: float) -> int | None:
+@dataclass(frozen=True, slots=True)
+class _ClientLimits:
+    max_bytes: int
+    rate: float
+    per_minute: int | None
+    accept: Callable[[str | bytes], bool] | None
+
+
+async def _read_client(websocket: WebSocket, limits: _ClientLimits) -> int | None:
     """Read until disconnect (None) or a violation (its close code)."""
     loop = asyncio.get_running_loop()
-    burst = max(1.0, rate)
+    burst = max(1.0, limits.rate)
     tokens = burst
     refilled = loop.time()
+    recent: deque[float] = deque()
     while True:
         try:
             message = await websocket.receive()
@@ -112,15 +134,31 @@ async def _read_client(websocket: WebSocket, max_bytes: int, rate: float) -> int
             return None
         if message["type"] == "websocket.disconnect":
             return None
-        if _too_big(message, max_bytes):
+        if _too_big(message, limits.max_bytes):
             return CLOSE_MESSAGE_TOO_BIG
         # Token bucket: `rate` per second on average, up to `burst` back to back.
         now = loop.time()
-        tokens = min(burst, tokens + (now - refilled) * rate)
+        tokens = min(burst, tokens + (now - refilled) * limits.rate)
         refilled = now
         if tokens < 1.0:
             return CLOSE_POLICY_VIOLATION
         tokens -= 1.0
+        if limits.per_minute is not None:
+            while recent and recent[0] <= now - 60.0:
+                recent.popleft()
+            if len(recent) >= limits.per_minute:
+                return CLOSE_POLICY_VIOLATION
+            recent.append(now)
+        if limits.accept is not None and not limits.accept(_payload(message)):
+            return CLOSE_POLICY_VIOLATION
+
+
+def _payload(message: Message) -> str | bytes:
+    text = message.get("text")
+    if text is not None:
+        return str(text)
+    data = message.get("bytes")
+    return bytes(data) if data is not None else b""
 
 
 def _too_big(message: Message, max_bytes: int) -> bool:

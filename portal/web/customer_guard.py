@@ -21,6 +21,7 @@ from starlette.responses import Response
 from ..errors import Forbidden
 from ..security import constant_time_equal, sign
 from ..services.links import count_use, why_not_live
+from .link_guard import record_miss
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +81,9 @@ _WHY = {
 def link_gone_page(request: Request, why: str = "unknown") -> Response:
     """404: the link is not valid (any more), and how to get a new one; no order data."""
     runtime = request.app.state.runtime
+    if why == "unknown":
+        guard = getattr(request.app.state, "link_guard", None)
+        record_miss(request.scope, guard, runtime.settings.trusted_proxies)
     title, detail = _WHY.get(why, _WHY["unknown"])
     return runtime.page(
         request,

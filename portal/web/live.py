@@ -21,12 +21,23 @@ from ..services.links import resolve_link_target
 from ..services.review import ReviewVia, review_link
 from ..services.timeline import Published
 from ..services.views import OrderView, read_order_view_by_number
+from .link_guard import record_miss
 from .pages import choice_csrf, feedback_csrf
 from .render import LiveContext
 
 log = logging.getLogger(__name__)
 
 REVOCATION_CHECK_SECONDS = 10.0
+# What the tracking page may send: nothing but an optional heartbeat, at most this often.
+CLIENT_FRAMES_PER_MINUTE = 60
+PAGE_FRAMES = frozenset({"ping"})
+
+
+def is_page_frame(payload: str | bytes) -> bool:
+    """The page's socket carries no data from the browser; a text ``ping`` is tolerated."""
+    return isinstance(payload, str) and payload.strip() in PAGE_FRAMES
+
+
 CLOSE_TIMEOUT_SECONDS = 5.0
 
 
@@ -142,13 +153,21 @@ async def tracking_socket(websocket: WebSocket) -> None:
     async with runtime.db.read() as session:
         found = await resolve_link_target(session, websocket.path_params["token"], runtime.clock())
     if found is None:
+        guard = getattr(websocket.app.state, "link_guard", None)
+        record_miss(websocket.scope, guard, runtime.settings.trusted_proxies)
         await websocket.close(code=1008)
         return
     link_id, order_number = found
     await websocket.accept()
     runtime.link_watch.add(link_id, websocket)
     try:
-        await pump(websocket, runtime.hub, order_number)
+        await pump(
+            websocket,
+            runtime.hub,
+            order_number,
+            max_frames_per_minute=CLIENT_FRAMES_PER_MINUTE,
+            accept=is_page_frame,
+        )
     finally:
         runtime.link_watch.discard(link_id, websocket)
 

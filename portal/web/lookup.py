@@ -19,6 +19,7 @@ from starlette.responses import Response
 
 from ..models import Order
 from ..notify.channels.base import OutgoingEmail
+from ..proxies import client_address
 from ..schemas import ORDER_NUMBER_RE
 from ..security import constant_time_equal
 from ..services.links import issue_link
@@ -50,7 +51,7 @@ def _page(
 
 
 def _client_key(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    return client_address(request.scope, request.app.state.runtime.settings.trusted_proxies)
 
 
 async def lookup_form(request: Request) -> Response:

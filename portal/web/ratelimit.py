@@ -27,6 +27,11 @@ class RateLimiter:
         hits.append(now)
         return True
 
+    def exceeded(self, key: str, now: float) -> bool:
+        """Whether ``key`` has used up its hits in the window (records nothing)."""
+        hits = self._hits.get(key)
+        return hits is not None and sum(1 for t in hits if t > now - self.window) >= self.limit
+
     def _evict(self, now: float) -> None:
         stale = [k for k, v in self._hits.items() if not v or v[-1] <= now - self.window]
         for key in stale:

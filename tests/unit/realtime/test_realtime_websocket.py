@@ -203,3 +203,29 @@ async def test_viewers_send_each_frame_as_its_own_text() -> None:
     await first.send("<p>état 2</p>".encode())
     await second.send(bytes(frame))  # equal content, another object
     assert sent == ["<p>état 1</p>", "<p>état 1</p>", "<p>état 2</p>", "<p>état 1</p>"]
+
+
+@pytest.mark.parametrize(("frames", "closed"), [(60, []), (61, [1008])])
+async def test_pump_allows_at_most_a_minutes_worth_of_frames(
+    hub: Hub, frames: int, closed: list[int]
+) -> None:
+    ws = FakeWebSocket()
+    for _ in range(frames):
+        ws.client_sends(text="ping")
+    if not closed:
+        ws.client_leaves()
+    run = pump(ws, hub, "A", max_frames_per_second=1e6, max_frames_per_minute=60)  # type: ignore[arg-type]
+    await asyncio.wait_for(run, 1)
+    assert ws.closed == closed
+
+
+@pytest.mark.parametrize(("text", "data"), [("hello", None), (None, b"ping"), ("{}", None)])
+async def test_pump_closes_1008_on_a_frame_the_page_does_not_send(
+    hub: Hub, text: str | None, data: bytes | None
+) -> None:
+    ws = FakeWebSocket()
+    ws.client_sends(text="ping")
+    ws.client_sends(text=text, data=data)
+    run = pump(ws, hub, "A", accept=lambda p: p == "ping")  # type: ignore[arg-type]
+    await asyncio.wait_for(run, 1)
+    assert ws.closed == [1008]

@@ -123,6 +123,8 @@ def store_snapshot(inquiry: Inquiry, snapshot: SlaSnapshot) -> None:
     inquiry.next_due_at = snapshot.next_due_at
     inquiry.breached = snapshot.breached
     inquiry.state = snapshot.state.value
+    first = snapshot.clocks[SlaTarget.FIRST_RESPONSE]
+    inquiry.first_response_minutes = first.business_minutes if first.stopped_at else None
 
 
 async def refresh_clock(

@@ -43,6 +43,9 @@ class Inquiry(SQLModel, table=True):
     resolution_state: str = Field(default="pending", max_length=16)
     next_due_at: datetime | None = _ts(index=True)
     breached: bool = Field(default=False, index=True)
+    # Business minutes from opening to the first reply sent (met or late), for the reports'
+    # median and p90: SQL cannot apply the business calendar. Kept by store_snapshot.
+    first_response_minutes: float | None = None
 
 
 class InquiryMessage(SQLModel, table=True):

@@ -133,6 +133,50 @@ def delay_section(rows: Iterable[Sequence[Any]]) -> Section:
     )
 
 
+def sla_section(
+    opened: int,
+    per_target: Iterable[tuple[str, int, int]],
+    *,
+    first_response: tuple[Any, Any],
+    first_target: str = "first_response",
+) -> Section:
+    """per_target: (target, met, breached) of the inquiries opened in the period.
+
+    The met share is over the decided ones (met or breached): a target still running, paused
+    or never started (no customer message after a reply) is not counted either way. The
+    median and p90 (business minutes to the first reply sent) belong to the first response.
+    No inquiry opened: no rows.
+    """
+    rows = []
+    for target, met, breached in per_target if opened else ():
+        median, p90 = first_response if target == first_target else (None, None)
+        rows.append(
+            (
+                target,
+                opened,
+                met,
+                breached,
+                share(met, met + breached),
+                _minutes(median),
+                _minutes(p90),
+            )
+        )
+    return Section(
+        "sla",
+        "SLA: met share per target, first response in business minutes",
+        ("target",),
+        SLA_FIGURES,
+        tuple(rows),
+    )
+
+
+SLA_FIGURES = ("inquiries", "met", "breached", "met_share", "median_minutes", "p90_minutes")
+
+
+def _minutes(value: Any) -> float | None:
+    return None if value is None else round(float(value), 1)
+
+
 _RESPONSE_FIGURES = (
     "delivered_orders",
     "feedback",

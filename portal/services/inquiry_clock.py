@@ -88,7 +88,7 @@ async def load_history(session: AsyncSession, inquiry: Inquiry) -> list[HistoryE
         HistoryKind.OPENED,
         priority=opened_priority or Priority(inquiry.priority),
     )
-    return [opened, *sorted(entries, key=lambda e: e.at)]
+    return [opened, *entries]  # the clock orders them (domain.sla.ORDER for equal times)
 
 
 def stored_snapshot(inquiry: Inquiry) -> SlaSnapshot:
@@ -123,6 +123,8 @@ def store_snapshot(inquiry: Inquiry, snapshot: SlaSnapshot) -> None:
     inquiry.next_due_at = snapshot.next_due_at
     inquiry.breached = snapshot.breached
     inquiry.state = snapshot.state.value
+    first = snapshot.clocks[SlaTarget.FIRST_RESPONSE]
+    inquiry.first_response_minutes = first.business_minutes if first.stopped_at else None
 
 
 async def refresh_clock(

@@ -30,8 +30,15 @@ from ..models import Delay, Feedback, Notification, Order, Shipment, TemplateVer
 from ..models_reports import ReviewClick, ShipmentEstimate
 from ..notify.kinds import NotificationState
 from ..notify.locales import SHIPPED_LOCALES, resolve_locale
-from .report_inquiries import INQUIRIES_RECORDED, UNAVAILABLE, inquiry_figures, sla_section
-from .sql_time import days_between, local_date, seconds_between
+from .report_inquiries import inquiry_figures, sla_section
+from .sql_time import (
+    count_if,
+    days_between,
+    local_date,
+    nearest_rank_value,
+    seconds_between,
+    within,
+)
 
 N = table_of(Notification)
 ORD = table_of(Order)
@@ -50,21 +57,6 @@ PERCENTILES = (50, 95)
 Bounds = tuple[datetime, datetime] | None
 
 
-def _within(column: Any, bounds: Bounds) -> Any:
-    if bounds is None:
-        return sa.true()
-    return sa.and_(column >= bounds[0], column < bounds[1])
-
-
-def _count_if(condition: Any) -> Any:
-    return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
-
-
-def _rank(percent: int, count: Any) -> Any:
-    # kpis.nearest_rank in integer SQL: ceil(percent * n / 100).
-    return (count * percent + 99) // 100
-
-
 async def notification_rows(
     session: AsyncSession, bounds: Bounds
 ) -> tuple[list[Any], dict[tuple[str, str], tuple[Any, Any]]]:
@@ -73,9 +65,9 @@ async def notification_rows(
         sa.select(
             N.c.kind,
             N.c.channel,
-            *(_count_if(N.c.state == state) for state in OUTCOMES),
+            *(count_if(N.c.state == state) for state in OUTCOMES),
         )
-        .where(_within(N.c.created_at, bounds), N.c.state.in_(OUTCOMES))
+        .where(within(N.c.created_at, bounds), N.c.state.in_(OUTCOMES))
         .group_by(N.c.kind, N.c.channel)
     )
     dialect = session.get_bind().dialect.name
@@ -89,16 +81,13 @@ async def notification_rows(
             sa.func.row_number().over(partition_by=partition, order_by=delta).label("rn"),
             sa.func.count().over(partition_by=partition).label("n"),
         )
-        .where(_within(N.c.created_at, bounds), N.c.state == SENT, N.c.sent_at.is_not(None))
+        .where(within(N.c.created_at, bounds), N.c.state == SENT, N.c.sent_at.is_not(None))
         .subquery()
     )
     latency = sa.select(
         ranked.c.kind,
         ranked.c.channel,
-        *(
-            sa.func.min(sa.case((ranked.c.rn == _rank(p, ranked.c.n), ranked.c.delta)))
-            for p in PERCENTILES
-        ),
+        *(nearest_rank_value(p, ranked.c.rn, ranked.c.n, ranked.c.delta) for p in PERCENTILES),
     ).group_by(ranked.c.kind, ranked.c.channel)
     count_rows = list((await session.execute(counts)).all())
     latencies = {
@@ -109,7 +98,7 @@ async def notification_rows(
 
 
 def _delivered_shipments(bounds: Bounds) -> Any:
-    return sa.and_(S.c.delivered_at.is_not(None), _within(S.c.delivered_at, bounds))
+    return sa.and_(S.c.delivered_at.is_not(None), within(S.c.delivered_at, bounds))
 
 
 async def on_time_rows(session: AsyncSession, bounds: Bounds, zone: str) -> list[Any]:
@@ -120,7 +109,7 @@ async def on_time_rows(session: AsyncSession, bounds: Bounds, zone: str) -> list
         sa.select(
             S.c.carrier,
             sa.func.count(),
-            _count_if(delivered_on <= ORD.c.promised_deliver_by),
+            count_if(delivered_on <= ORD.c.promised_deliver_by),
         )
         .select_from(S.join(ORD, ORD.c.id == S.c.order_id))
         .where(_delivered_shipments(bounds), ORD.c.promised_deliver_by.is_not(None))
@@ -140,7 +129,7 @@ async def eta_rows(session: AsyncSession, bounds: Bounds, zone: str) -> list[Any
             S.c.carrier,
             sa.func.count(),
             sa.func.sum(sa.func.abs(error)),
-            _count_if(error == 0),
+            count_if(error == 0),
         )
         .select_from(S.join(E, E.c.shipment_id == S.c.id))
         .where(_delivered_shipments(bounds))
@@ -152,7 +141,7 @@ async def eta_rows(session: AsyncSession, bounds: Bounds, zone: str) -> list[Any
 async def delay_rows(session: AsyncSession, bounds: Bounds) -> list[Any]:
     query = (
         sa.select(D.c.reason_code, sa.func.count())
-        .where(_within(D.c.opened_at, bounds))
+        .where(within(D.c.opened_at, bounds))
         .group_by(D.c.reason_code)
     )
     return list((await session.execute(query)).all())
@@ -168,8 +157,8 @@ def _response_figures(order_id: Any) -> tuple[Any, ...]:
         sa.func.count(),
         sa.func.count(F.c.id),
         sa.func.sum(F.c.rating),
-        _count_if(_clicked(order_id)),
-        _count_if(sa.or_(F.c.id.is_not(None), _clicked(order_id))),
+        count_if(_clicked(order_id)),
+        count_if(sa.or_(F.c.id.is_not(None), _clicked(order_id))),
     )
 
 
@@ -186,7 +175,7 @@ async def feedback_carrier_rows(session: AsyncSession, bounds: Bounds) -> list[A
         .select_from(
             carried.join(ORD, ORD.c.id == carried.c.order_id).outerjoin(F, F.c.order_id == ORD.c.id)
         )
-        .where(ORD.c.delivered_at.is_not(None), _within(ORD.c.delivered_at, bounds))
+        .where(ORD.c.delivered_at.is_not(None), within(ORD.c.delivered_at, bounds))
         .group_by(carried.c.carrier)
     )
     return list((await session.execute(query)).all())
@@ -221,14 +210,14 @@ async def _received(session: AsyncSession, bounds: Bounds) -> Any:
             N.c.state == SENT,
             N.c.template_version.is_not(None),
             N.c.sent_at.is_not(None),
-            _within(N.c.sent_at, bounds),
+            within(N.c.sent_at, bounds),
         )
         .group_by(N.c.kind, N.c.channel, locale, N.c.template_version, N.c.order_id)
         .subquery()
     )
 
 
-def _version_row(row: Any, inquiries_recorded: bool) -> VersionFigures:
+def _version_row(row: Any) -> VersionFigures:
     kind, channel, locale, version, sent, orders, feedback, rating_sum = row[:8]
     clicks, responses, delivered, delivered_on_time, inquiry_count = row[8:]
     return VersionFigures(
@@ -244,7 +233,7 @@ def _version_row(row: Any, inquiries_recorded: bool) -> VersionFigures:
         rating_sum=None if rating_sum is None else float(rating_sum),
         clicks=int(clicks),
         responses=int(responses),
-        inquiries_48h=int(inquiry_count or 0) if inquiries_recorded else None,
+        inquiries_48h=int(inquiry_count),
     )
 
 
@@ -266,9 +255,9 @@ async def version_figures(session: AsyncSession, bounds: Bounds, zone: str) -> l
             r.version,
             sa.func.sum(r.sent),
             *_response_figures(r.order_id),
-            _count_if(after),
-            _count_if(on_time),
-            sa.func.sum(inquiries) if inquiries is not None else sa.null(),
+            count_if(after),
+            count_if(on_time),
+            count_if(inquiries),
         )
         .select_from(
             received.join(ORD, ORD.c.id == r.order_id).outerjoin(F, F.c.order_id == r.order_id)
@@ -276,7 +265,7 @@ async def version_figures(session: AsyncSession, bounds: Bounds, zone: str) -> l
         .group_by(r.kind, r.channel, r.locale, r.version)
     )
     rows = (await session.execute(query)).all()
-    return [_version_row(row, inquiries is not None) for row in rows]
+    return [_version_row(row) for row in rows]
 
 
 async def build_report(session: AsyncSession, period: Period) -> Report:
@@ -293,6 +282,6 @@ async def build_report(session: AsyncSession, period: Period) -> Report:
         await sla_section(session, bounds),
         feedback_carrier_section(await feedback_carrier_rows(session, bounds)),
         feedback_template_section(versions),
-        inquiry_template_section(versions, None if INQUIRIES_RECORDED else UNAVAILABLE),
+        inquiry_template_section(versions),
     )
     return Report(period, sections)

@@ -1,4 +1,4 @@
-"""Time arithmetic in SQL that reads the same on SQLite and PostgreSQL.
+"""Time arithmetic and aggregate helpers in SQL that read the same on SQLite and PostgreSQL.
 
 SQLite keeps UTC timestamps as text and dates as 'YYYY-MM-DD'; it has no time zones, so the
 portal registers `portal_local_date(timestamp, zone)` on every SQLite connection (portal.db).
@@ -49,3 +49,20 @@ def seconds_between(dialect: str, earlier: Any, later: Any) -> ColumnElement[Any
     if dialect == "postgresql":
         return sa.extract("epoch", later - earlier)
     return (sa.func.julianday(later) - sa.func.julianday(earlier)) * 86400.0
+
+
+def within(column: Any, bounds: tuple[datetime, datetime] | None) -> ColumnElement[bool]:
+    """`column` in [start, end); every row when `bounds` is None."""
+    if bounds is None:
+        return sa.true()
+    return sa.and_(column >= bounds[0], column < bounds[1])
+
+
+def count_if(condition: Any) -> ColumnElement[Any]:
+    """How many rows of the group meet `condition` (0, never NULL)."""
+    return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
+
+
+def nearest_rank_value(percent: int, rank: Any, count: Any, value: Any) -> ColumnElement[Any]:
+    """Over rows numbered `rank` of `count`, the value at the nearest rank (kpis.nearest_rank)."""
+    return sa.func.min(sa.case((rank == (count * percent + 99) // 100, value)))

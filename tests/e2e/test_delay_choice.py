@@ -9,6 +9,7 @@ from typing import Any
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import PortalProcess
+from tests.e2e.staff_helpers import create_staff_user, sign_in
 from tests.e2e.test_live_updates import open_live, same_document
 
 PICKUP = "Collect the parcel from a pickup point"
@@ -78,3 +79,31 @@ def test_the_choice_can_be_changed_with_javascript(
         "aria-pressed", "true"
     )
     expect(page.locator("#delay-banner")).to_contain_text("Your choice: Cancel the order")
+
+
+def test_the_agent_sees_the_choice_live_and_arranges_it(
+    portal_server: PortalProcess, browser: Any, page: Page
+) -> None:
+    order = delayed_order(portal_server)
+    number = order["order_number"]
+    email = create_staff_user(portal_server, "agent")
+    staff_context = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        agent = staff_context.new_page()
+        agent.set_default_timeout(10_000)
+        sign_in(agent, portal_server, email)
+        agent.goto(f"{portal_server.base_url}/support/orders/{number}")
+        choice = agent.locator("#screen-delays .delay-choice-staff")
+        expect(choice).to_contain_text("The customer has not chosen yet")
+        agent.wait_for_timeout(500)  # the screen's socket connects and takes its snapshot
+        page.goto(order["tracking_url"])
+        page.get_by_role("button", name=PICKUP).click()
+        expect(page.get_by_role("button", name=PICKUP)).to_have_attribute("aria-pressed", "true")
+        expect(choice).to_contain_text(f"Customer's choice: {PICKUP}")  # live: no reload
+        agent.get_by_role("button", name="Arrange this choice").click()
+        expect(choice).to_contain_text("being arranged")
+        page.reload()
+        expect(page.locator("#delay-banner")).to_contain_text("Our team is arranging it")
+        expect(page.get_by_role("button", name=PICKUP)).to_have_count(0)
+    finally:
+        staff_context.close()

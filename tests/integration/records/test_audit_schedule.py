@@ -68,19 +68,26 @@ async def test_two_servers_run_the_audit_once_per_interval(
     apps = [create_app(fast, clock=clock, dispatcher=False) for _ in range(2)]
     async with apps[0].router.lifespan_context(apps[0]), apps[1].router.lifespan_context(apps[1]):
         db = apps[0].state.runtime.db
-        await asyncio.sleep(0.6)  # many checks by both; the frozen clock allows one run
+        row = await _finished_run(db, 1)
+        await asyncio.sleep(0.5)  # many more checks by both; the frozen clock allows no more
         row = await _run_row(db)
         assert row is not None and row.runs == 1 and row.last_finished_at == clock()
         clock.advance(seconds=1)
-        for _ in range(100):
-            row = await _run_row(db)
-            if row is not None and row.runs == 2 and row.lease_until is None:
-                break
-            await asyncio.sleep(0.05)
-        await asyncio.sleep(0.3)
+        await _finished_run(db, 2)
+        await asyncio.sleep(0.5)
         row = await _run_row(db)
         assert row is not None and row.runs == 2
         assert row.last_result == "0 found: 0 new, 0 resolved"
+
+
+async def _finished_run(db: Database, runs: int) -> ScheduledRun:
+    """Wait (up to 10 s: the machine may be busy) until run number ``runs`` has finished."""
+    for _ in range(200):
+        row = await _run_row(db)
+        if row is not None and row.runs >= runs and row.lease_until is None:
+            return row
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"run {runs} did not finish")
 
 
 async def _findings(db: Database) -> list[AuditFinding]:

@@ -141,6 +141,10 @@ async def test_refused_once_staff_acted(portal: Portal, agent: Any) -> None:
     order = await delayed_order(portal)
     assert (await order.choose("pickup_point")).status_code == 303
     csrf = await order.csrf()  # kept from the page, as a browser would have it
+    screen = (await agent.get(f"/support/orders/{order.number}")).text
+    handled_path = f"/support/orders/{order.number}/delays/{order.delay_id}/choice/handled"
+    assert "Collect the parcel from a pickup point" in screen and handled_path in screen
+    assert "10% refund of shipping" in screen
     acted = await agent.post_form(
         f"/support/orders/{order.number}/delays/{order.delay_id}/choice/handled", {}
     )
@@ -153,6 +157,8 @@ async def test_refused_once_staff_acted(portal: Portal, agent: Any) -> None:
     assert crm[-1].staff == agent.email and crm[-1].direction == "outbound"
     page = (await portal.client.get(f"/t/{order.token}")).text
     assert "Our team is arranging it" in page and 'name="alternative"' not in page
+    screen = (await agent.get(f"/support/orders/{order.number}")).text
+    assert "being arranged" in screen and handled_path not in screen
 
     late = await portal.client.post(
         order.choice_path, data={"alternative": "cancel", "csrf_token": csrf}

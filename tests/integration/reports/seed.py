@@ -15,6 +15,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.models import Delay, Feedback, Notification, Order, Shipment
+from portal.models_inquiries import Inquiry
 from portal.models_reports import ReviewClick
 
 TODAY = datetime.now(UTC).date()
@@ -118,6 +119,29 @@ class Seeder:
     def feedback(self, order: Order, rating: int) -> None:
         self.session.add(Feedback(order_id=order.id or 0, rating=rating, created_at=at(B)))
 
+    def inquiry(
+        self,
+        order: Order | None,
+        opened: datetime,
+        states: tuple[str, str, str],
+        minutes: float | None,
+    ) -> None:
+        first, following, resolution = states
+        self.session.add(
+            Inquiry(
+                order_id=order.id if order else None,
+                channel="web",
+                state="open",
+                priority="normal",
+                created_at=opened,
+                updated_at=opened,
+                first_response_state=first,
+                next_response_state=following,
+                resolution_state=resolution,
+                first_response_minutes=minutes,
+            )
+        )
+
     def click(self, order: Order) -> None:
         self.session.add(ReviewClick(order_id=order.id or 0, via="notice", clicked_at=at(B)))
 
@@ -156,6 +180,14 @@ async def seed_period(session: AsyncSession) -> dict[str, Order]:
     s.feedback(o3, 3)
     s.feedback(o5, 1)  # its order was delivered before the period
     s.click(o2)
+
+    # Inquiries: o1 asks an hour after its delivery notice, o4 an hour after its shipping SMS
+    # (both within 48 h), o2 three days after its notice (not within); one without an order.
+    s.inquiry(o1, at(B, hour=13), ("met", "pending", "met"), 30.0)
+    s.inquiry(o2, at(B + timedelta(days=3)), ("breached", "pending", "breached"), 300.0)
+    s.inquiry(o4, at(B, hour=13), ("met", "met", "pending"), 10.0)
+    s.inquiry(None, at(B), ("pending", "pending", "pending"), None)
+    s.inquiry(o5, at(B - timedelta(days=30)), ("met", "met", "met"), 5.0)  # before the period
     await session.flush()
     return {"o1": o1, "o2": o2, "o3": o3, "o4": o4, "o5": o5, "o6": o6}
 
@@ -173,7 +205,22 @@ _RESP = (
     "mean_rating",
 )
 
+_SLA = ("target", "inquiries", "met", "breached", "met_share", "median_minutes", "p90_minutes")
+_ASKED = ("kind", "channel", "locale", "version", "orders_notified", "inquiries_48h")
+
 EXPECTED: dict[str, list[dict[str, Any]]] = {
+    # 4 inquiries opened in the period; first responses took 30, 300 and 10 business minutes:
+    # sorted 10, 30, 300, the median is the 2nd (30) and the p90 the 3rd (300).
+    "sla": [
+        _record(_SLA, "first_response", 4, 2, 1, 0.6667, 30.0, 300.0),
+        _record(_SLA, "next_response", 4, 1, 0, 1.0, None, None),
+        _record(_SLA, "resolution", 4, 1, 1, 0.5, None, None),
+    ],
+    "inquiries_after_notice": [
+        _record((*_ASKED, "inquiry_share"), "delivery", "email", "en", 1, 3, 1, 0.3333),
+        _record((*_ASKED, "inquiry_share"), "delivery", "email", "es", 2, 1, 0, 0.0),
+        _record((*_ASKED, "inquiry_share"), "shipping", "sms", "en", 1, 1, 1, 1.0),
+    ],
     "notifications": [
         # delivery by email: 10, 20, 30, 40 s -> p50 is the 2nd (20), p95 the 4th (40)
         _record(

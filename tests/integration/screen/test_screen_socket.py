@@ -13,6 +13,7 @@ from websockets.exceptions import InvalidStatus
 
 from portal.models import StaffUser
 from portal.security import hash_password
+from portal.web.pages import feedback_csrf
 from tests.integration.live.conftest import MakePortal
 from tests.integration.live.helpers import InProcessPortal, Watcher, eventually
 from tests.integration.staff_helpers import STAFF_PASSWORD, csrf_in, login
@@ -94,6 +95,7 @@ async def test_snapshot_then_changes_without_reload(make_portal: MakePortal) -> 
     await api.carrier_event("JD0146000099", "in_transit", "Departed Leipzig hub")
     await eventually(lambda: "Departed Leipzig hub" in screen.frames[-1])
     # A customer's page visit: a doorbell with no new event.
+    await server.runtime.hub.wait_idle()
     customer_frames = len(customer.frames)
     assert (await api.client.get(f"/t/{token}")).status_code == 200
     await eventually(lambda: 'id="screen-visits">1' in screen.frames[-1])
@@ -101,6 +103,19 @@ async def test_snapshot_then_changes_without_reload(make_portal: MakePortal) -> 
     links = (await api.client.get(f"/api/v1/orders/{number}/links")).json()["links"]
     await api.client.post(f"/api/v1/orders/{number}/links/{links[0]['id']}/revoke")
     await eventually(lambda: "revoked <time" in screen.frames[-1])
+    await server.runtime.hub.wait_idle()
+    assert len(customer.frames) == customer_frames
+    # The customer's feedback once delivered.
+    await api.carrier_event("JD0146000099", "delivered", "Left at the door")
+    await eventually(lambda: "Left at the door" in screen.frames[-1])
+    secret = server.runtime.settings.secret_key
+    sent = await api.client.post(
+        f"/t/{token}",
+        data={"rating": "4", "comment": "Quick!", "csrf_token": feedback_csrf(secret, number)},
+    )
+    assert sent.status_code == 303, sent.text
+    await eventually(lambda: "<strong>4/5</strong>" in screen.frames[-1])
+    customer_frames = len(customer.frames)
     # The customer's hub took the doorbells as duplicates: no extra frame for them.
     await server.runtime.hub.wait_idle()
     assert len(customer.frames) == customer_frames

@@ -19,6 +19,7 @@ from portal.domain.report import (
     on_time_section,
     report_csv,
     section_csv,
+    sla_section,
 )
 
 
@@ -140,3 +141,42 @@ def test_csv_files() -> None:
     ]
     one = section_csv(on_time_section([("ups", 0, 0)]))
     assert one == "carrier,delivered,on_time,on_time_rate\r\nups,0,0,\r\n"
+
+
+def test_sla_met_share_over_decided_targets() -> None:
+    # 5 opened: first response met 3, breached 1 (one still pending); p50 42.04, p90 120 min.
+    section = sla_section(
+        5,
+        [("first_response", 3, 1), ("next_response", 0, 0), ("resolution", 1, 1)],
+        first_response=(42.04, 120),
+    )
+    assert section.records() == [
+        {
+            "target": "first_response",
+            "inquiries": 5,
+            "met": 3,
+            "breached": 1,
+            "met_share": 0.75,
+            "median_minutes": 42.0,
+            "p90_minutes": 120.0,
+        },
+        {
+            "target": "next_response",
+            "inquiries": 5,
+            "met": 0,
+            "breached": 0,
+            "met_share": None,
+            "median_minutes": None,
+            "p90_minutes": None,
+        },
+        {
+            "target": "resolution",
+            "inquiries": 5,
+            "met": 1,
+            "breached": 1,
+            "met_share": 0.5,
+            "median_minutes": None,
+            "p90_minutes": None,
+        },
+    ]
+    assert sla_section(0, [("first_response", 0, 0)], first_response=(None, None)).rows == ()

@@ -100,7 +100,9 @@ def order(server: PortalProcess) -> dict[str, Any]:
     created = server.create_order("P" + uuid.uuid4().hex[:8].upper())
     number = created["order_number"]
     answer = server.api(
-        "POST", f"/api/v1/orders/{number}/shipments", {"carrier": "dhl", "tracking_number": "JD0001"}
+        "POST",
+        f"/api/v1/orders/{number}/shipments",
+        {"carrier": "dhl", "tracking_number": "JD0001"},
     )
     assert answer.status_code == 201, answer.text
     return created
@@ -117,7 +119,10 @@ def examples(number: str) -> dict[str, dict[str, Any]]:
             "promised_deliver_by": (today + timedelta(days=5)).isoformat(),
         },
         f"/api/v1/orders/{number}/status": {"status": "processing", "note": "n"},
-        f"/api/v1/orders/{number}/shipments": {"carrier": "ups", "tracking_number": "1Z999AA10123456784"},
+        f"/api/v1/orders/{number}/shipments": {
+            "carrier": "ups",
+            "tracking_number": "1Z999AA10123456784",
+        },
         f"/api/v1/orders/{number}/delays": {
             "reason_code": "weather",
             "message": "Snow",

@@ -17,7 +17,8 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from realtime.hub import create_follower_hub, create_hub
+from realtime.follower import create_follower_hub
+from realtime.hub import create_hub
 
 from .clock import Clock, utcnow
 from .db import Database, NotMigrated

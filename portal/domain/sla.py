@@ -73,6 +73,17 @@ class HistoryKind(StrEnum):
     PRIORITY = "priority"  # carries the new priority
 
 
+# Entries at the same instant are taken in the order people act: a message is read, then
+# answered, then the inquiry's state is set.
+ORDER = {
+    HistoryKind.OPENED: 0,
+    HistoryKind.PRIORITY: 1,
+    HistoryKind.CUSTOMER_MESSAGE: 2,
+    HistoryKind.REPLY_SENT: 3,
+    HistoryKind.STATE: 4,
+}
+
+
 @dataclass(frozen=True, slots=True)
 class HistoryEntry:
     at: datetime
@@ -201,7 +212,7 @@ class _Walk:
 def evaluate(policy: SlaPolicy, history: Iterable[HistoryEntry], now: datetime) -> SlaSnapshot:
     """Each target's state and due time at ``now``, from the history up to ``now``."""
     walk = _Walk(policy)
-    for entry in sorted((e for e in history if e.at <= now), key=lambda e: e.at):
+    for entry in sorted((e for e in history if e.at <= now), key=lambda e: (e.at, ORDER[e.kind])):
         walk.apply(entry)
     clocks = {
         target: _clock(policy.calendar, target, walk.runs.get(target), now) for target in SlaTarget

@@ -65,6 +65,7 @@ class QueueFilter:
     assignee_id: int | None = None
     unassigned: bool = False
     order_id: int | None = None
+    every_state: bool = False  # resolved ones too (an order's screen)
     limit: int = 200
 
 
@@ -78,7 +79,7 @@ async def queue(session: AsyncSession, filters: QueueFilter, now: datetime) -> l
     )
     if filters.state:
         stmt = stmt.where(col(inq.state) == filters.state)
-    else:
+    elif not filters.every_state:
         stmt = stmt.where(col(inq.state) != InquiryState.RESOLVED.value)
     if filters.priority:
         stmt = stmt.where(col(inq.priority) == filters.priority)

@@ -279,3 +279,12 @@ def test_a_second_customer_message_keeps_the_running_cycle() -> None:
     clock = evaluate(POLICY, history, at(3, 2, 12)).clocks[NR]
     assert clock.started_at == at(3, 2, 11)
     assert clock.due_at == at(3, 2, 13).astimezone(UTC)
+
+
+def test_same_instant_entries_are_taken_in_the_order_people_act() -> None:
+    t = at(3, 2, 10)
+    # Given in any order: the question, the answer sent and the resolve at one instant.
+    history = [state(t, RESOLVED), reply(t), customer(t), opened(t)]
+    snap = evaluate(POLICY, history, t)
+    assert snap.state is RESOLVED
+    assert snap.clocks[FR].state is M and snap.clocks[RES].state is M

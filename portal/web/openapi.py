@@ -11,6 +11,7 @@ from pydantic.json_schema import models_json_schema
 from ..schemas import DelayCreate, LinkCreate, OrderCreate, ShipmentCreate, StatusChange
 from . import archive, openapi_inquiries
 from .openapi_crm import add_crm
+from .openapi_reports import add_reports
 
 _INPUTS: tuple[type[BaseModel], ...] = (
     OrderCreate,
@@ -240,7 +241,7 @@ def openapi_document(base_url: str) -> dict[str, Any]:
             },
         },
     }
-    return add_crm(document)
+    return add_reports(add_crm(document))
 
 
 def _link_schemas() -> dict[str, Any]:

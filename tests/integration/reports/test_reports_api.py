@@ -106,3 +106,12 @@ async def test_local_dates_follow_the_shop_time_zone(portal: Portal) -> None:
     assert utc.section("on_time_by_carrier").rows == ()
     assert utc_next.section("on_time_by_carrier").rows == (("fedex", 1, 0, 0.0),)
     assert utc_next.section("eta_accuracy_by_carrier").rows == (("fedex", 1, 1.0, 0.0),)
+
+
+async def test_the_openapi_document_describes_the_report(portal: Portal) -> None:
+    doc = (await portal.client.get("/api/v1/openapi.json")).json()
+    operation = doc["paths"]["/api/v1/reports"]["get"]
+    assert {p["name"] for p in operation["parameters"]} == {"from", "to", "format", "section"}
+    schema = doc["components"]["schemas"]["Report"]
+    body = (await portal.get("/api/v1/reports")).json()
+    assert set(schema["required"]) == set(body)

@@ -5,12 +5,11 @@ from __future__ import annotations
 import argparse
 import getpass
 import logging
-import os
 import secrets
 import sys
 from collections.abc import Sequence
 
-from .settings import Settings, SettingsError, load_settings
+from .settings import SettingsError, load_settings
 
 COMMANDS = (
     "serve",
@@ -144,8 +143,3 @@ def read_password(from_stdin: bool) -> str:
 
 def generated_password() -> str:
     return secrets.token_urlsafe(12)
-
-
-def settings_for_demo() -> Settings:
-    os.environ.setdefault("PORTAL_SHOP_NAME", "Demo Shop")
-    return load_settings()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -32,6 +32,7 @@ from ..models import (
     table_of,
 )
 from ..models_crm import Interaction
+from ..models_inquiries import Inquiry, InquiryMessage, SlaEvent
 from ..models_records import AuditFinding, DelayChoice
 from ..security import hash_token
 from .interactions import interaction_json
@@ -46,11 +47,12 @@ EVENTS, DELAYS, CHOICES = table_of(OrderEvent), table_of(Delay), table_of(DelayC
 RECEIPTS, NOTIFICATIONS = table_of(WebhookReceipt), table_of(Notification)
 LINKS, FEEDBACK, FINDINGS = table_of(ShareLink), table_of(Feedback), table_of(AuditFinding)
 INTERACTIONS = table_of(Interaction)
+INQUIRIES, MESSAGES, SLA_EVENTS = table_of(Inquiry), table_of(InquiryMessage), table_of(SlaEvent)
 
 # A share-link path in a notice: /t/<token>, where a token is URL-safe base64.
 _LINK_PATH = re.compile(r"/t/([A-Za-z0-9_-]{8,128})")
-# Columns never copied: secrets' hashes, and what the document holds in a better form.
-_LEFT_OUT = {"token_hash", "customer_email_norm", "body", "body_base64"}
+# Columns never copied: secrets' hashes, and a derived search column.
+_LEFT_OUT = {"token_hash", "customer_email_norm"}
 
 
 def redact_tokens(text: str, link_ids: Mapping[str, int]) -> str:
@@ -90,7 +92,7 @@ def row_json(row: Row, *, json_columns: Iterable[str] = ()) -> dict[str, Any]:
 
 def receipt_json(row: Row) -> dict[str, Any]:
     """A webhook receipt with its body exactly as received (base64 when it is not UTF-8)."""
-    out = row_json(row, json_columns=("headers",))
+    out = _without(row_json(row, json_columns=("headers",)), "body", "body_base64")
     out["tracking_numbers"] = [n for n in (row["tracking_numbers"] or "").split(",") if n]
     if row["body_base64"] is not None:
         out["raw_body_base64"] = row["body_base64"]
@@ -115,11 +117,6 @@ def notification_json(row: Row, link_ids: Mapping[str, int]) -> dict[str, Any]:
 
 def link_json(row: Row) -> dict[str, Any]:
     return row_json(row)  # the token's hash is left out with the other secrets
-
-
-# Further parts (e.g. inquiries) register a loader here: (session, order ids) -> id -> items.
-PartLoader = Callable[[AsyncSession, Sequence[int]], Any]
-EXTRA_PARTS: dict[str, PartLoader] = {}
 
 
 async def _rows(session: AsyncSession, stmt: sa.Select[Any]) -> list[Row]:
@@ -170,6 +167,60 @@ async def _receipts(
     return out
 
 
+async def _inquiries(session: AsyncSession, ids: Sequence[int]) -> dict[int, list[Document]]:
+    """Each order's inquiries with their messages and SLA events."""
+    rows = await _rows(
+        session, sa.select(INQUIRIES).where(INQUIRIES.c.order_id.in_(ids)).order_by(INQUIRIES.c.id)
+    )
+    inquiry_ids = [r["id"] for r in rows] or [-1]
+    messages: dict[int, list[Row]] = defaultdict(list)
+    for m in await _rows(
+        session,
+        sa.select(MESSAGES).where(MESSAGES.c.inquiry_id.in_(inquiry_ids)).order_by(MESSAGES.c.id),
+    ):
+        messages[m["inquiry_id"]].append(m)
+    events: dict[int, list[Row]] = defaultdict(list)
+    for e in await _rows(
+        session,
+        sa.select(SLA_EVENTS)
+        .where(SLA_EVENTS.c.inquiry_id.in_(inquiry_ids))
+        .order_by(SLA_EVENTS.c.id),
+    ):
+        events[e["inquiry_id"]].append(e)
+    out: dict[int, list[Document]] = defaultdict(list)
+    for r in rows:
+        out[r["order_id"]].append(
+            {
+                **row_json(r),
+                "messages": [_without(row_json(m), "inquiry_id") for m in messages[r["id"]]],
+                "sla_events": [_without(row_json(e), "inquiry_id") for e in events[r["id"]]],
+            }
+        )
+    return out
+
+
+def _without(values: dict[str, Any], *names: str) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if k not in names}
+
+
+def _redacted(doc: Document, link_ids: Mapping[str, int], inquiries: list[Document]) -> Document:
+    """Tokens out of every text a person wrote or a notice carried (raw bodies stay exact)."""
+
+    def clean(text: Any) -> Any:
+        return redact_tokens(text, link_ids) if isinstance(text, str) else text
+
+    for event in doc["events"]:
+        event["message"] = clean(event["message"])
+    for entry in doc["interactions"]:
+        entry["summary"] = clean(entry["summary"])
+    for inquiry in inquiries:
+        inquiry["subject"] = clean(inquiry["subject"])
+        for message in inquiry["messages"]:
+            message["body"] = clean(message["body"])
+    doc["inquiries"] = inquiries
+    return doc
+
+
 async def load_archives(session: AsyncSession, order_ids: Sequence[int]) -> list[Document]:
     """The archive documents of these orders (one statement per part for all of them)."""
     ids = list(order_ids)
@@ -202,7 +253,7 @@ async def load_archives(session: AsyncSession, order_ids: Sequence[int]) -> list
     findings = await part(FINDINGS, FINDINGS.c.id)
     crm = await part(INTERACTIONS, INTERACTIONS.c.occurred_at, INTERACTIONS.c.id)
     receipts = await _receipts(session, all_shipments)
-    extras = {name: await load(session, ids) for name, load in EXTRA_PARTS.items()}
+    inquiries = await _inquiries(session, ids)
 
     documents = []
     for order in sorted(orders, key=lambda o: o["id"]):
@@ -232,9 +283,7 @@ async def load_archives(session: AsyncSession, order_ids: Sequence[int]) -> list
             "links": [link_json(link) for link in links.get(oid, [])],
             "audit_findings": [row_json(f) for f in findings.get(oid, [])],
         }
-        for name, found in extras.items():
-            doc[name] = found.get(oid, [])
-        documents.append(doc)
+        documents.append(_redacted(doc, link_ids, inquiries.get(oid, [])))
     return documents
 
 

@@ -15,16 +15,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from ..domain.delay_choice import ChoiceRefusal, check_choice
+from ..domain.inquiries import InquiryChannel, Priority
 from ..domain.interactions import (
     Direction,
     InteractionAction,
     InteractionChannel,
     InteractionOutcome,
 )
+from ..domain.sla import SlaPolicy
 from ..errors import Conflict, NotFound, PortalError
 from ..models import Delay, Order
+from ..models_inquiries import Inquiry
 from ..models_records import DelayChoice
 from ..notify.wording import alternative_words
+from .choice_state import CHOICES, STAFF_ACTED
+from .inquiries import Author, NewInquiry, Work, add_customer_message, open_inquiry
 from .interactions import InteractionEntry, record_interaction
 from .timeline import UnitOfWork, append_event
 
@@ -69,6 +74,40 @@ async def _choice_of(session: AsyncSession, delay_id: int) -> DelayChoice | None
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
+async def _staff_acted(session: AsyncSession, choice: DelayChoice | None) -> bool:
+    if choice is None:
+        return False
+    stmt = sa.select(STAFF_ACTED).select_from(CHOICES).where(CHOICES.c.id == choice.id)
+    return bool((await session.execute(stmt)).scalar_one())
+
+
+async def _tell_support(
+    session: AsyncSession,
+    uow: UnitOfWork,
+    order: Order,
+    choice: DelayChoice,
+    text: str,
+    *,
+    policy: SlaPolicy,
+    now: datetime,
+) -> None:
+    """Open the choice's high-priority inquiry for the queue, or add to it when it exists."""
+    work = Work(session, uow, policy, now)
+    author = Author(order.customer_email)
+    inquiry = await session.get(Inquiry, choice.inquiry_id) if choice.inquiry_id else None
+    if inquiry is not None:
+        await add_customer_message(work, inquiry, text, channel=InquiryChannel.WEB, author=author)
+        return
+    new = NewInquiry(
+        channel=InquiryChannel.WEB,
+        message=text,
+        subject=f"Delay: the customer chose to {text.split(': ', 1)[1].rstrip('.')}"[:200],
+        priority=Priority.HIGH,
+        order=order,
+    )
+    choice.inquiry_id = (await open_inquiry(work, new, author)).id
+
+
 def words(alternative: str, locale: str | None = None) -> str:
     return alternative_words(alternative, locale)
 
@@ -80,6 +119,7 @@ async def record_choice(
     delay_id: int,
     alternative: str,
     *,
+    policy: SlaPolicy,
     now: datetime,
 ) -> ChoiceResult:
     """Record (or change) the customer's choice; raises a typed error and changes nothing."""
@@ -89,7 +129,7 @@ async def record_choice(
         delay_state=delay.state,
         alternatives=json.loads(delay.alternatives or "[]"),
         chosen=alternative,
-        handled=existing is not None and existing.handled_at is not None,
+        handled=await _staff_acted(session, existing),
     )
     if refusal is not None:
         error, message = _REFUSALS[refusal]
@@ -106,7 +146,11 @@ async def record_choice(
         existing.changes += 1
     delay.customer_choice = alternative
     session.add_all([delay, existing])
+    await session.flush()
     chosen = words(alternative, order.locale)
+    await _tell_support(
+        session, uow, order, existing, f"My choice for the delay: {chosen}.", policy=policy, now=now
+    )
     append_event(
         session,
         uow,

@@ -448,7 +448,8 @@ class Dispatcher:
                 )
             )
         if row.channel == "sms":
-            return await self.channels.sms.send(OutgoingSms(to=row.recipient, body=row.body))
+            sms = OutgoingSms(to=row.recipient, body=row.body, idempotency_key=row.idempotency_key)
+            return await self.channels.sms.send(sms)
         if row.channel == "phone":
             # Every phone notice is a call task for support (GET /support/calls); a voice
             # provider, when set, also places an automated call.

@@ -20,7 +20,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from realtime.broker import Broker, BrokerUnavailable
-from realtime.hub import Hub, create_follower_hub, create_hub
+from realtime.follower import create_follower_hub
+from realtime.hub import Hub, create_hub
 
 from .clock import Clock
 from .db import Database

@@ -331,5 +331,9 @@ def changed_since_ids(since: datetime) -> sa.CompoundSelect[Any]:
         sa.select(LINKS.c.order_id).where(
             sa.or_(LINKS.c.created_at >= since, LINKS.c.revoked_at >= since)
         ),
+        sa.select(INQUIRIES.c.order_id).where(INQUIRIES.c.updated_at >= since),
+        sa.select(INQUIRIES.c.order_id)
+        .join(MESSAGES, MESSAGES.c.inquiry_id == INQUIRIES.c.id)
+        .where(sa.or_(MESSAGES.c.created_at >= since, MESSAGES.c.sent_at >= since)),
     ]
     return sa.union(*sources)

@@ -8,6 +8,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager, nullcontext, suppress
+from dataclasses import replace
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -17,14 +18,12 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from realtime.hub import create_follower_hub, create_hub
-
 from .clock import Clock, utcnow
 from .db import Database, NotMigrated
 from .logs import install_redaction, redact
 from .metrics import Metrics
-from .runtime import Runtime
-from .services.inquiry_watch import start_inquiry_watch
+from .runtime import BackgroundTask, Runtime, build_runtime
+from .services.dispatch import run_in_process
 from .settings import Settings
 from .web import (
     api,
@@ -49,7 +48,6 @@ from .web.link_guard import LinkGuard, LinkGuardMiddleware
 from .web.render import make_environment, static_dir
 from .web.reports_api import routes as report_routes
 from .web.review import routes as review_routes
-from .web.screen.feed import ScreenFeed
 from .web.support import audit as support_audit
 from .web.support import delay_choice as support_delay_choice
 from .web.support import reports as support_reports
@@ -152,19 +150,55 @@ def _route_name(scope: Scope) -> str:
     return str(path) if path else "unmatched"
 
 
+async def _run_dispatcher(runtime: Runtime) -> None:
+    assert runtime.dispatcher is not None  # enabled only then
+    await run_in_process(runtime.dispatcher)
+
+
+async def _run_audit_schedule(runtime: Runtime) -> None:
+    from .services.audit_findings import AuditSchedule
+
+    await AuditSchedule(runtime, runtime.settings.audit_interval).run()
+
+
+async def _run_link_watch(runtime: Runtime) -> None:
+    await runtime.link_watch.run(runtime)
+
+
+async def _run_breach_watcher(runtime: Runtime) -> None:
+    await runtime.breach_watcher.run()
+
+
+# The loops every server process runs beside its requests; a feature adds its own here.
+BACKGROUND_TASKS: tuple[BackgroundTask, ...] = (
+    BackgroundTask("link-watch", _run_link_watch),
+    BackgroundTask(
+        "scheduled-audit", _run_audit_schedule, lambda rt: rt.settings.audit_interval > 0
+    ),
+    BackgroundTask("dispatcher", _run_dispatcher, lambda rt: rt.dispatcher is not None),
+    BackgroundTask("breach-watcher", _run_breach_watcher),
+)
+
+
 def create_app(
     settings: Settings,
     *,
     clock: Clock = utcnow,
-    migrate: bool = False,
-    dispatcher: bool = True,
+    migrate: bool | None = None,
+    dispatcher: bool | None = None,
     freeze_heap: bool = False,
 ) -> Starlette:
     """Build the portal. Nothing connects until the lifespan starts.
 
-    ``freeze_heap`` (servers): tune the cyclic garbage collector for a long-running server
-    while the app runs (see :func:`tuned_collector`).
+    ``migrate`` and ``dispatcher`` override the settings' ``auto_migrate`` and ``dispatcher``
+    (tests and the CLI pass them). ``freeze_heap`` (servers): tune the cyclic garbage
+    collector for a long-running server while the app runs (see :func:`tuned_collector`).
     """
+    settings = replace(
+        settings,
+        auto_migrate=settings.auto_migrate if migrate is None else migrate,
+        dispatcher=settings.dispatcher if dispatcher is None else dispatcher,
+    )
     holder: dict[str, Runtime] = {}
 
     @asynccontextmanager
@@ -173,27 +207,20 @@ def create_app(
         db = Database(settings.database_url, busy_timeout=settings.db_busy_timeout)
         try:
             if not await db.is_migrated():
-                if not migrate:
+                if not settings.auto_migrate:
                     raise NotMigrated(
                         "the database is not migrated to the latest schema: run `portal migrate` "
                         "(or start with `portal serve --migrate`)"
                     )
                 await db.migrate()
-            runtime = Runtime(settings, db, make_environment(), clock, Metrics())
-            hub = create_hub(
-                settings.redis_url, live.OrderFeed(runtime), channel_for=runtime.channel
-            )
-            runtime.broker = hub.broker
-            runtime.hub = hub
-            runtime.screen_feed = ScreenFeed(runtime)
-            runtime.screen_hub = create_follower_hub(
-                hub, runtime.screen_feed, channel_for=runtime.channel
-            )
-            runtime.link_watch = live.LinkWatch()
+            runtime = build_runtime(settings, db, make_environment(), clock)
             await runtime.broker.start()
-            tasks = [asyncio.create_task(runtime.link_watch.run(runtime), name="link-watch")]
-            tasks.extend(_background_tasks(runtime, dispatcher))
-            tasks.extend(await start_inquiry_watch(runtime))
+            await runtime.inquiry_bell.start()
+            tasks = [
+                asyncio.create_task(task.run(runtime), name=task.name)
+                for task in BACKGROUND_TASKS
+                if task.enabled(runtime)
+            ]
             app.state.runtime = runtime
             holder["runtime"] = runtime
             collector = tuned_collector() if freeze_heap else nullcontext()
@@ -202,7 +229,7 @@ def create_app(
                     yield
             finally:
                 await runtime.screen_hub.close_all(1012)
-                await hub.close_all(1012)
+                await runtime.hub.close_all(1012)
                 for task in tasks:
                     task.cancel()
                 for task in tasks:
@@ -254,19 +281,6 @@ def create_app(
     )
     app.state.link_guard = link_guard
     return app
-
-
-def _background_tasks(runtime: Runtime, dispatcher: bool) -> list[asyncio.Task[None]]:
-    from .services.audit_findings import AuditSchedule
-    from .services.dispatch import start_in_process_dispatcher
-
-    tasks = []
-    if runtime.settings.audit_interval > 0:
-        schedule = AuditSchedule(runtime, runtime.settings.audit_interval)
-        tasks.append(asyncio.create_task(schedule.run(), name="scheduled-audit"))
-    if dispatcher:
-        tasks.append(start_in_process_dispatcher(runtime))
-    return tasks
 
 
 Handler = Callable[[Request], Awaitable[Response]]

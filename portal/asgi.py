@@ -1,8 +1,6 @@
-"""The ASGI entry point uvicorn imports (one per worker): settings from the environment."""
+"""The ASGI entry points uvicorn imports (one per worker): settings from the environment."""
 
 from __future__ import annotations
-
-import os
 
 from starlette.applications import Starlette
 
@@ -11,10 +9,10 @@ from .settings import load_settings
 
 
 def build() -> Starlette:
-    """Factory for `uvicorn --factory portal.asgi:build` and `portal serve`."""
-    return create_app(
-        load_settings(),
-        migrate=os.environ.get("PORTAL_AUTO_MIGRATE") == "1",
-        dispatcher=os.environ.get("PORTAL_DISPATCHER", "1") != "0",
-        freeze_heap=True,
-    )
+    """Factory for `uvicorn --factory portal.asgi:build` and `portal serve --workers N`."""
+    return create_app(load_settings(), freeze_heap=True)
+
+
+def build_without_dispatcher() -> Starlette:
+    """`portal serve --workers N --no-dispatcher`: the same, sending no notifications."""
+    return create_app(load_settings(), dispatcher=False, freeze_heap=True)

@@ -5,12 +5,11 @@ from __future__ import annotations
 import argparse
 import getpass
 import logging
-import os
 import secrets
 import sys
 from collections.abc import Sequence
 
-from .settings import Settings, SettingsError, load_settings
+from .settings import SettingsError, load_settings
 
 COMMANDS = (
     "serve",
@@ -23,6 +22,7 @@ COMMANDS = (
     "user",
     "webhooks",
     "archive",
+    "mail-in",
 )
 
 
@@ -93,6 +93,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     export.add_argument("--since", required=True, help="ISO date (UTC) or date-time")
     export.add_argument("--out", required=True, help="folder for the files (created if missing)")
+    mail_in = sub.add_parser("mail-in", help="receive customers' email replies over SMTP")
+    mail_in.add_argument("--host", default="127.0.0.1")
+    mail_in.add_argument("--port", type=int, default=2525)
+    mail_in.add_argument(
+        "--max-size", type=int, default=10 * 1024 * 1024, help="bytes; larger mail is refused"
+    )
     return parser
 
 
@@ -137,8 +143,3 @@ def read_password(from_stdin: bool) -> str:
 
 def generated_password() -> str:
     return secrets.token_urlsafe(12)
-
-
-def settings_for_demo() -> Settings:
-    os.environ.setdefault("PORTAL_SHOP_NAME", "Demo Shop")
-    return load_settings()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 from typing import Any
 
 from sqlalchemy import select
@@ -60,20 +59,24 @@ def _check_migrated(settings: Settings) -> None:
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
+    from .app import create_app
     from .server import uvicorn_kwargs
 
     if args.migrate:
         cmd_migrate(settings, args)
     else:
         _check_migrated(settings)
-    os.environ["PORTAL_DISPATCHER"] = "0" if args.no_dispatcher else "1"
     if args.workers > 1 and not settings.redis_url:
         print("portal serve: warning: without PORTAL_REDIS_URL, workers do not share live updates")
+    dispatcher = settings.dispatcher and not args.no_dispatcher
     if args.workers > 1:
-        # Several workers need an import string: each process builds its own app.
-        uvicorn.run(**uvicorn_kwargs(args.host, args.port, workers=args.workers))
+        # Several workers need an import string: each process builds its own app from the
+        # environment it inherits, so the one override travels as the factory's name.
+        factory = "portal.asgi:build" if dispatcher else "portal.asgi:build_without_dispatcher"
+        uvicorn.run(**uvicorn_kwargs(args.host, args.port, workers=args.workers, app=factory))
     else:
-        uvicorn.Server(uvicorn.Config(**uvicorn_kwargs(args.host, args.port))).run()
+        app = create_app(settings, dispatcher=dispatcher, freeze_heap=True)
+        uvicorn.Server(uvicorn.Config(**uvicorn_kwargs(args.host, args.port, app=app))).run()
     return 0
 
 
@@ -87,6 +90,12 @@ def cmd_dispatch(settings: Settings, args: argparse.Namespace) -> int:
     from .services.dispatch import run_standalone
 
     return asyncio.run(run_standalone(settings, once=args.once))
+
+
+def cmd_mail_in(settings: Settings, args: argparse.Namespace) -> int:
+    from .mail_in import run_mail_in
+
+    return asyncio.run(run_mail_in(settings, args.host, args.port, args.max_size))
 
 
 def cmd_audit(settings: Settings, args: argparse.Namespace) -> int:

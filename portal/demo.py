@@ -10,9 +10,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,11 +21,12 @@ import uvicorn
 
 from carriers.registry import get_adapter
 
+from .app import create_app
 from .db import Database
 from .demo_console import seed_console
 from .demo_terminal import ensure_demo_agent, quiet_logging, step_line, summary
 from .server import uvicorn_kwargs
-from .settings import Settings, load_settings
+from .settings import DEFAULT_BASE_URL, DEFAULT_SHOP_NAME, Settings
 
 log = logging.getLogger("portal.demo")
 
@@ -66,10 +66,21 @@ class DemoOrder:
     tracking: str | None = None
 
 
-def _demo_env(settings: Settings) -> Settings:
-    """Give the demo a webhook secret for the generic receiver, kept in the instance folder."""
-    if settings.secrets_for("generic"):
-        return settings
+def demo_settings(settings: Settings, host: str, port: int) -> Settings:
+    """The demo's settings: its shop name and address unless set, a dispatcher, and a webhook
+    secret for the generic receiver (kept in the instance folder) unless one is set."""
+    changes: dict[str, Any] = {"dispatcher": True}
+    if settings.shop_name == DEFAULT_SHOP_NAME:
+        changes["shop_name"] = "Demo Shop"
+    if settings.base_url == DEFAULT_BASE_URL and port != 8000:
+        changes["base_url"] = f"http://{host}:{port}"
+    if not settings.secrets_for("generic"):
+        secrets_ = {**settings.webhook_secrets, "generic": (_demo_webhook_secret(settings),)}
+        changes["webhook_secrets"] = secrets_
+    return replace(settings, **changes)
+
+
+def _demo_webhook_secret(settings: Settings) -> str:
     path = settings.instance_dir / "demo_webhook_secret"
     if path.exists():
         secret = path.read_text().strip()
@@ -80,8 +91,7 @@ def _demo_env(settings: Settings) -> Settings:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(secret)
         path.chmod(0o600)
-    os.environ["PORTAL_WEBHOOK_SECRET_GENERIC"] = secret
-    return load_settings()
+    return secret
 
 
 async def _demo_accounts(settings: Settings) -> tuple[str, tuple[str, str]]:
@@ -279,16 +289,15 @@ async def _after(seconds: float, coro: Any) -> None:
 
 
 def run_demo(settings: Settings, *, host: str, port: int, step_seconds: float) -> int:
-    os.environ.setdefault("PORTAL_SHOP_NAME", "Demo Shop")
-    if settings.base_url == "http://127.0.0.1:8000" and port != 8000:
-        os.environ["PORTAL_BASE_URL"] = f"http://{host}:{port}"
-    settings = _demo_env(load_settings())
+    settings = demo_settings(settings, host, port)
+    Path(settings.instance_dir).mkdir(parents=True, exist_ok=True)
     logs = quiet_logging(Path(settings.instance_dir))
     api_key, login = asyncio.run(_demo_accounts(settings))
 
     async def main() -> None:
-        os.environ["PORTAL_DISPATCHER"] = "1"
-        server = uvicorn.Server(uvicorn.Config(**uvicorn_kwargs(host, port, log_level="warning")))
+        app = create_app(settings, freeze_heap=True)
+        config = uvicorn_kwargs(host, port, log_level="warning", app=app)
+        server = uvicorn.Server(uvicorn.Config(**config))
         ready = asyncio.Event()
 
         async def watch_started() -> None:

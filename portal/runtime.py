@@ -1,9 +1,17 @@
-"""Everything a running portal shares between requests, built in the app's lifespan."""
+"""Everything a running portal shares between requests, built whole in the app's lifespan.
+
+To give a feature a long-lived part (a hub of its own, a cache, a client), add a typed field
+to `Runtime` and build it in `build_runtime`; to run a loop beside the server, add a
+`BackgroundTask` to `portal.app.BACKGROUND_TASKS`. Nothing is set on a Runtime after it is
+built (it is frozen), so a part is never missing while the app serves.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Coroutine, Mapping
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from jinja2 import Environment
@@ -12,54 +20,57 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from realtime.broker import Broker, BrokerUnavailable
+from realtime.follower import create_follower_hub
+from realtime.hub import Hub, create_hub
 
 from .clock import Clock
 from .db import Database
 from .metrics import Metrics
 from .models import Order, Shipment
+from .services.dispatch import Dispatcher, in_process_dispatcher
+from .services.inquiry_watch import BreachWatcher, InquiryBell
 from .services.outbox import Notifier
 from .services.timeline import UnitOfWork, order_channel
 from .services.webhooks import apply_unmatched
 from .settings import Settings
+from .web.live import LinkWatch, OrderFeed
 from .web.ratelimit import RateLimiter
 from .web.render import LiveRenderer
+from .web.screen.feed import ScreenFeed
 
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True, eq=False)
 class Runtime:
-    """Shared resources: settings, database, broker, hub, templates, clock, metrics."""
+    """Shared resources: settings, database, hub and broker, templates, clock, metrics."""
 
-    def __init__(
-        self,
-        settings: Settings,
-        db: Database,
-        env: Environment,
-        clock: Clock,
-        metrics: Metrics,
-    ) -> None:
-        self.settings = settings
-        self.db = db
-        self.env = env
-        self.clock = clock
-        self.metrics = metrics
-        self.renderer = LiveRenderer(env)
-        self.lookup_limiter = RateLimiter(limit=10, window=300)
-        # Console sign-in attempts per address (the per-account lockout is in the database).
-        self.login_limiter = RateLimiter(limit=60, window=300)
-        self.broker: Broker  # set by the lifespan once the hub exists
-        self.hub: Any = None
-        self.screen_hub: Any = None  # the order screens' hub, following `hub`
-        self.screen_feed: Any = None
-        self.notifier = Notifier.from_settings(settings)
-        self.link_watch: Any = None
-        self.dispatcher: Any = None
-        self.inquiry_bell: Any = None  # portal.services.inquiry_watch.InquiryBell
-        self.breach_watcher: Any = None  # portal.services.inquiry_watch.BreachWatcher
-        self.page_globals = {
-            "shop_name": settings.shop_name,
-            "support_email": settings.support_email,
-        }
+    settings: Settings
+    db: Database
+    env: Environment
+    clock: Clock
+    metrics: Metrics
+    renderer: LiveRenderer
+    hub: Hub
+    # The order screens' hub, following `hub` (one subscription per order for both), and its
+    # source of frames.
+    screen_hub: Hub
+    screen_feed: ScreenFeed
+    link_watch: LinkWatch
+    notifier: Notifier
+    # The in-process notification dispatcher; None when this process sends nothing.
+    dispatcher: Dispatcher | None
+    # Changed inquiries announced across processes, and the SLA breach detector it feeds.
+    inquiry_bell: InquiryBell
+    breach_watcher: BreachWatcher
+    lookup_limiter: RateLimiter
+    # Console sign-in attempts per address (the per-account lockout is in the database).
+    login_limiter: RateLimiter
+    page_globals: Mapping[str, str]
+
+    @property
+    def broker(self) -> Broker:
+        return self.hub.broker
 
     def channel(self, order_number: str) -> str:
         return order_channel(self.settings.instance, order_number)
@@ -82,8 +93,9 @@ class Runtime:
     async def after_commit(self, uow: UnitOfWork) -> None:
         """Ring the doorbell for every event a committed transaction recorded.
 
-        A failed publish loses nothing: the database holds the event, and sockets repair
-        gaps from it when the next message arrives or the broker reconnects.
+        The one place that publishes. A failed publish loses nothing: the database holds the
+        event, and sockets repair gaps from it when the next message arrives or the broker
+        reconnects.
         """
         for published in uow.published:
             try:
@@ -113,7 +125,7 @@ class Runtime:
                 )
             except Exception:
                 log.exception("raising inquiry priorities after a change to %s failed", urgent)
-        if changed and self.inquiry_bell is not None:
+        if changed:
             await self.inquiry_bell.ring(changed)
 
     async def on_shipment_registered(
@@ -123,7 +135,54 @@ class Runtime:
         await apply_unmatched(session, uow, order, shipment, now=self.clock())
 
     def refresh_gauges(self) -> None:
-        if self.hub is not None:
-            stats = self.hub.stats()
-            self.metrics.websockets.set(stats.get("viewers", 0))
-            self.metrics.hub_topics.set(stats.get("topics", 0))
+        stats = self.hub.stats()
+        self.metrics.websockets.set(stats.get("viewers", 0))
+        self.metrics.hub_topics.set(stats.get("topics", 0))
+
+
+@dataclass(frozen=True)
+class BackgroundTask:
+    """A loop the server runs beside requests, from start to shutdown (cancelled then)."""
+
+    name: str
+    run: Callable[[Runtime], Coroutine[Any, Any, None]]
+    enabled: Callable[[Runtime], bool] = lambda runtime: True
+
+
+def build_runtime(settings: Settings, db: Database, env: Environment, clock: Clock) -> Runtime:
+    """Every shared part, wired; the broker is started by the lifespan."""
+    metrics = Metrics()
+    renderer = LiveRenderer(env)
+    feed = OrderFeed(settings, db, renderer)
+    hub_channel = partial(order_channel, settings.instance)
+    hub = create_hub(settings.redis_url, feed, channel_for=hub_channel)
+    inquiry_bell = InquiryBell(settings.redis_url, settings.instance)
+    dispatcher = (
+        in_process_dispatcher(settings, clock, metrics, hub.broker, db, inquiry_bell)
+        if settings.dispatcher
+        else None
+    )
+    # The screens' source renders with features' extensions, which take the whole runtime.
+    built: list[Runtime] = []
+    screen_feed = ScreenFeed(env, lambda: built[0])
+    runtime = Runtime(
+        settings=settings,
+        db=db,
+        env=env,
+        clock=clock,
+        metrics=metrics,
+        renderer=renderer,
+        hub=hub,
+        screen_hub=create_follower_hub(hub, screen_feed, channel_for=hub_channel),
+        screen_feed=screen_feed,
+        link_watch=LinkWatch(),
+        notifier=Notifier.from_settings(settings),
+        dispatcher=dispatcher,
+        inquiry_bell=inquiry_bell,
+        breach_watcher=BreachWatcher(db, settings.sla_policy, clock, inquiry_bell, metrics),
+        lookup_limiter=RateLimiter(limit=10, window=300),
+        login_limiter=RateLimiter(limit=60, window=300),
+        page_globals={"shop_name": settings.shop_name, "support_email": settings.support_email},
+    )
+    built.append(runtime)
+    return runtime

@@ -16,12 +16,17 @@ WS_OPTIONS: dict[str, Any] = {
 
 
 def uvicorn_kwargs(
-    host: str, port: int, workers: int = 1, log_level: str = "info"
+    host: str,
+    port: int,
+    workers: int = 1,
+    log_level: str = "info",
+    app: Any = "portal.asgi:build",
 ) -> dict[str, Any]:
-    """Arguments for uvicorn.run / uvicorn.Config serving the portal."""
+    """Arguments for uvicorn.run / uvicorn.Config serving the portal: `app` an application, or
+    the import string of a factory (several workers each build their own)."""
     return {
-        "app": "portal.asgi:build",
-        "factory": True,
+        "app": app,
+        "factory": isinstance(app, str),
         "host": host,
         "port": port,
         "workers": workers,

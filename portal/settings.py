@@ -25,6 +25,14 @@ _INSTANCE_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 _SECRET_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
 
 
+DEFAULT_BASE_URL = "http://127.0.0.1:8000"
+DEFAULT_EMAIL_FROM = "Order updates <no-reply@localhost>"
+DEFAULT_SMS_FROM = "PORTAL"
+DEFAULT_INSTANCE = "portal"
+DEFAULT_SHOP_NAME = "Our shop"
+DEFAULT_SUPPORT_EMAIL = "support@localhost"
+DEFAULT_AUDIT_INTERVAL = 3600.0
+
 _warned: list[bool] = []  # the generated-key warning is said once per process
 
 
@@ -38,18 +46,18 @@ class Settings:
 
     database_url: str
     secret_key: str
-    base_url: str = "http://127.0.0.1:8000"
+    base_url: str = DEFAULT_BASE_URL
     redis_url: str | None = None
     smtp_url: str | None = None
-    email_from: str = "Order updates <no-reply@localhost>"
+    email_from: str = DEFAULT_EMAIL_FROM
     sms_url: str | None = None
-    sms_from: str = "PORTAL"
+    sms_from: str = DEFAULT_SMS_FROM
     voice_url: str | None = None
-    instance: str = "portal"
+    instance: str = DEFAULT_INSTANCE
     instance_dir: Path = Path("instance")
     webhook_secrets: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    shop_name: str = "Our shop"
-    support_email: str = "support@localhost"
+    shop_name: str = DEFAULT_SHOP_NAME
+    support_email: str = DEFAULT_SUPPORT_EMAIL
     review_url: str | None = None
     shop_timezone: str = "UTC"
     notification_rules_file: Path | None = None
@@ -58,10 +66,14 @@ class Settings:
     trusted_proxies: tuple[Network, ...] = ()
     body_timeout: float = 10.0
     # Seconds between scheduled audits in the server (0: none; `portal audit` still works).
-    audit_interval: float = 3600.0
+    audit_interval: float = DEFAULT_AUDIT_INTERVAL
     sla_policy: SlaPolicy = DEFAULT_POLICY
     # Replies to email come back here: Reply-To is <local>+<tag>@<domain> (portal mail-in).
     inbound_address: str | None = None
+    # PORTAL_AUTO_MIGRATE=1: the server upgrades the schema at start.
+    auto_migrate: bool = False
+    # PORTAL_DISPATCHER=0: this server process sends no notifications.
+    dispatcher: bool = True
 
     @property
     def base_origin(self) -> str:
@@ -174,7 +186,7 @@ def _shop_timezone(env: Mapping[str, str]) -> str:
 def _audit_interval(env: Mapping[str, str]) -> float:
     value = _optional(env, "PORTAL_AUDIT_INTERVAL")
     if value is None:
-        return 3600.0
+        return DEFAULT_AUDIT_INTERVAL
     try:
         seconds = float(value)
     except ValueError:
@@ -206,11 +218,25 @@ def _inbound_address(env: Mapping[str, str]) -> str | None:
     return value
 
 
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    value = _optional(env, name)
+    if value is None:
+        return default
+    if value.lower() in _TRUE:
+        return True
+    if value.lower() in _FALSE:
+        return False
+    raise SettingsError(f"{name} must be 1 or 0, got {value!r}")
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Read and validate the settings; raises SettingsError with a clear message."""
     env = os.environ if env is None else env
     instance_dir = Path(env.get("PORTAL_INSTANCE_DIR", "instance")).resolve()
-    base_url = _optional(env, "PORTAL_BASE_URL") or "http://127.0.0.1:8000"
+    base_url = _optional(env, "PORTAL_BASE_URL") or DEFAULT_BASE_URL
     _check_http_url("PORTAL_BASE_URL", base_url)
     redis_url = _optional(env, "PORTAL_REDIS_URL")
     if redis_url is not None:
@@ -224,7 +250,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     voice_url = _optional(env, "PORTAL_VOICE_URL")
     if voice_url is not None:
         _check_http_url("PORTAL_VOICE_URL", voice_url)
-    instance = _optional(env, "PORTAL_INSTANCE") or "portal"
+    instance = _optional(env, "PORTAL_INSTANCE") or DEFAULT_INSTANCE
     if not _INSTANCE_NAME.match(instance):
         raise SettingsError("PORTAL_INSTANCE may hold only letters, digits, '.', '_' and '-'")
     rules_file = _optional(env, "PORTAL_NOTIFICATION_RULES")
@@ -247,15 +273,15 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         base_url=base_url.rstrip("/"),
         redis_url=redis_url,
         smtp_url=smtp_url,
-        email_from=_optional(env, "PORTAL_EMAIL_FROM") or "Order updates <no-reply@localhost>",
+        email_from=_optional(env, "PORTAL_EMAIL_FROM") or DEFAULT_EMAIL_FROM,
         sms_url=sms_url,
-        sms_from=_optional(env, "PORTAL_SMS_FROM") or "PORTAL",
+        sms_from=_optional(env, "PORTAL_SMS_FROM") or DEFAULT_SMS_FROM,
         voice_url=voice_url,
         instance=instance,
         instance_dir=instance_dir,
         webhook_secrets=_webhook_secrets(env),
-        shop_name=_optional(env, "PORTAL_SHOP_NAME") or "Our shop",
-        support_email=_optional(env, "PORTAL_SUPPORT_EMAIL") or "support@localhost",
+        shop_name=_optional(env, "PORTAL_SHOP_NAME") or DEFAULT_SHOP_NAME,
+        support_email=_optional(env, "PORTAL_SUPPORT_EMAIL") or DEFAULT_SUPPORT_EMAIL,
         review_url=review_url,
         shop_timezone=shop_timezone,
         notification_rules_file=Path(rules_file) if rules_file else None,
@@ -266,4 +292,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         audit_interval=_audit_interval(env),
         sla_policy=_sla_policy(env),
         inbound_address=_inbound_address(env),
+        auto_migrate=_flag(env, "PORTAL_AUTO_MIGRATE", False),
+        dispatcher=_flag(env, "PORTAL_DISPATCHER", True),
     )

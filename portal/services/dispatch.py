@@ -49,6 +49,7 @@ from ..notify.kinds import RETRYABLE_STATES, NotificationState
 from ..settings import Settings
 from ..timezones import local_date
 from .inquiry_replies import mark_replies_sent, message_of_key
+from .inquiry_watch import InquiryBell
 from .outbox import OUTBOX_CHANNEL, NoticeFacts, customer_prefs, gate_notice
 from .screen.bell import ring_orders
 from .screen.calls import task_for_notice
@@ -447,7 +448,8 @@ class Dispatcher:
                 )
             )
         if row.channel == "sms":
-            return await self.channels.sms.send(OutgoingSms(to=row.recipient, body=row.body))
+            sms = OutgoingSms(to=row.recipient, body=row.body, idempotency_key=row.idempotency_key)
+            return await self.channels.sms.send(sms)
         if row.channel == "phone":
             # Every phone notice is a call task for support (GET /support/calls); a voice
             # provider, when set, also places an automated call.
@@ -646,8 +648,16 @@ def build_channels(settings: Settings) -> Channels:
     )
 
 
-def start_in_process_dispatcher(runtime: Any) -> asyncio.Task[None]:
-    """The dispatcher `portal serve` runs beside the web server.
+def in_process_dispatcher(
+    settings: Settings,
+    clock: Clock,
+    metrics: Any,
+    broker: Broker,
+    web_db: Database,
+    inquiry_bell: InquiryBell,
+) -> Dispatcher:
+    """The dispatcher `portal serve` runs beside the web server (started by
+    :func:`run_in_process`).
 
     It has a Database of its own (a pool of two). Sharing the web server's, it would wait
     behind every request in flight for each of its few statements, and fall further behind
@@ -655,37 +665,26 @@ def start_in_process_dispatcher(runtime: Any) -> asyncio.Task[None]:
     requests' writes for the in-process write lock. Its own SQLite writers take the file's
     lock as a separate `portal dispatch` does (BEGIN IMMEDIATE, busy timeout).
     """
-    channels = build_channels(runtime.settings)
-    own_db = Database(runtime.settings.database_url, pool_size=2)
-    dispatcher = Dispatcher(
-        own_db or runtime.db,
-        runtime.settings,
-        channels,
-        clock=runtime.clock,
-        metrics=runtime.metrics,
-    )
-    runtime.dispatcher = dispatcher
+    own_db = Database(settings.database_url, pool_size=2)
+    channels = build_channels(settings)
+    dispatcher = Dispatcher(own_db, settings, channels, clock=clock, metrics=metrics)
 
-    async def tell_inquiries(ids: list[int]) -> None:
-        if runtime.inquiry_bell is not None:
-            await runtime.inquiry_bell.ring(ids)
-
-    dispatcher.on_inquiries = tell_inquiries
+    dispatcher.on_inquiries = inquiry_bell.ring
 
     async def announce(order_ids: set[int]) -> None:
-        await ring_orders(runtime.db, runtime.broker, runtime.settings.instance, order_ids)
+        await ring_orders(web_db, broker, settings.instance, order_ids)
 
     dispatcher.announce = announce
+    return dispatcher
 
-    async def run() -> None:
-        try:
-            await dispatcher.run()
-        finally:
-            await channels.aclose()
-            if own_db is not None:
-                await own_db.dispose()
 
-    return asyncio.create_task(run(), name="dispatcher")
+async def run_in_process(dispatcher: Dispatcher) -> None:
+    """Run an in-process dispatcher until cancelled, then close its channels and database."""
+    try:
+        await dispatcher.run()
+    finally:
+        await dispatcher.channels.aclose()
+        await dispatcher.db.dispose()
 
 
 async def run_standalone(settings: Settings, *, once: bool) -> int:

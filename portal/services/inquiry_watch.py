@@ -17,7 +17,6 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import select
 from sqlmodel import col
@@ -206,14 +205,3 @@ class BreachWatcher:
                     self.due[inquiry_id] = inquiry.next_due_at
         await self.bell.ring(ids)
         return recorded
-
-
-async def start_inquiry_watch(runtime: Any) -> list[asyncio.Task[None]]:
-    """The bell and the breach watcher of a portal process, set on ``runtime``."""
-    settings = runtime.settings
-    bell = InquiryBell(settings.redis_url, settings.instance)
-    await bell.start()
-    runtime.inquiry_bell = bell
-    watcher = BreachWatcher(runtime.db, settings.sla_policy, runtime.clock, bell, runtime.metrics)
-    runtime.breach_watcher = watcher
-    return [asyncio.create_task(watcher.run(), name="breach-watcher")]

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections import defaultdict
+from typing import TYPE_CHECKING
 
 from sqlalchemy import or_, select
 from sqlmodel import col
@@ -15,15 +16,18 @@ from starlette.websockets import WebSocket
 from realtime.hub import Frame
 from realtime.websocket import origin_allowed, pump
 
+from ..db import Database
 from ..models import ShareLink
-from ..runtime import Runtime
 from ..services.links import resolve_link_target
-from ..services.review import ReviewVia, review_link
 from ..services.timeline import Published
 from ..services.views import OrderView, read_order_view_by_number
+from ..settings import Settings
 from .link_guard import record_miss
-from .pages import choice_csrf, feedback_csrf
-from .render import LiveContext
+from .live_context import live_context
+from .render import LiveContext, LiveRenderer
+
+if TYPE_CHECKING:
+    from ..runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -44,29 +48,26 @@ CLOSE_TIMEOUT_SECONDS = 5.0
 class OrderFeed:
     """realtime.hub.Source for orders: topics are order numbers, frames come from the database."""
 
-    def __init__(self, runtime: Runtime) -> None:
-        self._runtime = runtime
+    def __init__(self, settings: Settings, db: Database, renderer: LiveRenderer) -> None:
+        self._settings = settings
+        self._db = db
+        self._renderer = renderer
 
     def seq_of(self, topic: str, message: bytes) -> int:
         return Published.decode(message).seq
 
     def _context(self, order_number: str) -> LiveContext:
-        settings = self._runtime.settings
-        return LiveContext(
-            feedback_csrf=feedback_csrf(settings.secret_key, order_number),
-            review_url=review_link(settings, order_number, ReviewVia.PAGE),
-            choice_csrf=choice_csrf(settings.secret_key, order_number),
-        )
+        return live_context(self._settings, order_number)
 
     async def _load(self, topic: str) -> OrderView | None:
-        async with self._runtime.db.engine.connect() as connection:
+        async with self._db.engine.connect() as connection:
             return await read_order_view_by_number(connection, topic)
 
     async def snapshot(self, topic: str) -> Frame:
         view = await self._load(topic)
         if view is None:
             return Frame(0, b"")
-        html = self._runtime.renderer.snapshot(view, self._context(view.order_number))
+        html = self._renderer.snapshot(view, self._context(view.order_number))
         return Frame(view.last_seq, html.encode())
 
     async def increments(self, topic: str, after_seq: int, message: bytes | None) -> list[Frame]:
@@ -75,9 +76,7 @@ class OrderFeed:
         view = await self._load(topic)
         if view is None or view.last_seq <= after_seq:
             return []
-        frames = self._runtime.renderer.increments(
-            view, self._context(view.order_number), after_seq
-        )
+        frames = self._renderer.increments(view, self._context(view.order_number), after_seq)
         return [Frame(seq, html.encode()) for seq, html in frames]
 
 

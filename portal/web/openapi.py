@@ -59,6 +59,11 @@ def _post(
             "413": _error_response("body over 256 KiB"),
             "415": _error_response("body is not application/json"),
             "422": _error_response("invalid fields, listed in error.details"),
+            "408": _error_response("the body did not arrive within PORTAL_BODY_TIMEOUT"),
+            "503": _error_response(
+                "database_busy: the database could not take the write in time; nothing was "
+                "written, retry after Retry-After seconds"
+            ),
         },
     }
     if model:

@@ -48,10 +48,15 @@ class OutgoingEmail:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class OutgoingSms:
-    """One text message to one E.164 number."""
+    """One text message to one E.164 number.
+
+    `idempotency_key` is sent as the provider's `Idempotency-Key` header, the same on every
+    retry: a retry after a timeout that followed acceptance is then not sent twice.
+    """
 
     to: str
     body: str
+    idempotency_key: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

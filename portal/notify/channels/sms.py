@@ -47,13 +47,17 @@ class HttpEndpoint:
     def __repr__(self) -> str:
         return f"HttpEndpoint({self.url!r})"
 
-    async def post_form(self, form: dict[str, str]) -> SendResult:
+    async def post_form(
+        self, form: dict[str, str], headers: dict[str, str] | None = None
+    ) -> SendResult:
         """POST `form`; map the answer to a SendResult or a failure."""
         try:
             if self._auth is not None:
-                response = await self._client.post(self.url, data=form, auth=self._auth)
+                response = await self._client.post(
+                    self.url, data=form, auth=self._auth, headers=headers
+                )
             else:
-                response = await self._client.post(self.url, data=form)
+                response = await self._client.post(self.url, data=form, headers=headers)
         except httpx.TimeoutException as exc:
             raise TemporaryFailure(f"{self.url}: timed out ({type(exc).__name__})") from exc
         except httpx.TransportError as exc:
@@ -126,8 +130,9 @@ class HttpSmsClient:
 
     async def send(self, message: OutgoingSms) -> SendResult:
         """Send one SMS; the provider id is the answer's `sid` (or `id`)."""
+        headers = {"Idempotency-Key": message.idempotency_key} if message.idempotency_key else None
         result = await self.endpoint.post_form(
-            {"To": message.to, "From": self.sms_from, "Body": message.body}
+            {"To": message.to, "From": self.sms_from, "Body": message.body}, headers
         )
         log.info("sms %s sent to %s", result.provider_id, message.to)
         return result

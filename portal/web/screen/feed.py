@@ -9,19 +9,27 @@ source numbers its frames with a version of its own per order instead of the eve
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from jinja2 import Environment
+
 from realtime.hub import Frame
 
-from ...runtime import Runtime
 from ...services.screen.view import ScreenView, read_screen_view
 from .render import ScreenRenderer, render_extensions
+
+if TYPE_CHECKING:
+    from ...runtime import Runtime
 
 
 class ScreenFeed:
     """realtime.hub.Source for order screens: topics are order numbers."""
 
-    def __init__(self, runtime: Runtime) -> None:
-        self._runtime = runtime
-        self.renderer = ScreenRenderer(runtime.env)
+    def __init__(self, env: Environment, runtime_of: Callable[[], Runtime]) -> None:
+        # The runtime is built after its hubs, so the feed looks it up when it renders.
+        self._runtime_of = runtime_of
+        self.renderer = ScreenRenderer(env)
         # Per order, the version of the last frame rendered. Read before a snapshot's database
         # read and raised after an increment's, so a snapshot numbered v shows at least what
         # frame v showed.
@@ -30,6 +38,10 @@ class ScreenFeed:
     def seq_of(self, topic: str, message: bytes) -> int:
         # Every message is a change to the screen: always the next version.
         return self._versions.get(topic, 0) + 1
+
+    @property
+    def _runtime(self) -> Runtime:
+        return self._runtime_of()
 
     async def _load(self, topic: str) -> ScreenView | None:
         async with self._runtime.db.engine.connect() as connection:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from redis.asyncio import Redis
 
-import portal.app
+import portal.runtime
 from portal.app import create_app
 from portal.settings import Settings
 from realtime.hub import create_hub
@@ -44,7 +44,7 @@ async def make_portal(
     ) -> tuple[InProcessPortal, Api]:
         if queue_limit is not None:
             monkeypatch.setattr(
-                portal.app, "create_hub", functools.partial(create_hub, queue_limit=queue_limit)
+                portal.runtime, "create_hub", functools.partial(create_hub, queue_limit=queue_limit)
             )
         app = create_app(replace(settings, redis_url=redis_url), clock=clock, dispatcher=False)
         server = InProcessPortal(app, send_buffer)

@@ -111,13 +111,25 @@ def html_of(message: EmailMessage) -> str:
 
 @dataclass
 class SmsProvider:
-    """A Twilio-like messages endpoint that records each form and its basic auth."""
+    """A Twilio-like messages endpoint that records each form and its basic auth.
+
+    Like Twilio, it honours `Idempotency-Key`: a request repeating a key it accepted gets the
+    first answer again and is not recorded as another message. `stall_first` (seconds): the
+    first request is accepted, then answered only after that long (a timeout after acceptance).
+    """
 
     received: list[dict[str, str]] = field(default_factory=list)
     auth: list[tuple[str, str] | None] = field(default_factory=list)
+    keys: list[str | None] = field(default_factory=list)
+    accepted: dict[str, Response] = field(default_factory=dict)
+    stall_first: float = 0.0
 
     async def messages(self, request: Request) -> Response:
         form = await request.form()
+        key = request.headers.get("idempotency-key")
+        self.keys.append(key)
+        if key is not None and key in self.accepted:
+            return self.accepted[key]
         self.received.append({k: str(v) for k, v in form.items()})
         header = request.headers.get("authorization", "")
         if header.startswith("Basic "):
@@ -125,7 +137,13 @@ class SmsProvider:
             self.auth.append((user, password))
         else:
             self.auth.append(None)
-        return JSONResponse({"sid": f"SM{len(self.received):032d}", "status": "queued"}, 201)
+        answer = JSONResponse({"sid": f"SM{len(self.received):032d}", "status": "queued"}, 201)
+        if key is not None:
+            self.accepted[key] = answer
+        if self.stall_first:
+            stall, self.stall_first = self.stall_first, 0.0
+            await asyncio.sleep(stall)
+        return answer
 
     def bodies(self) -> list[str]:
         return [form["Body"] for form in self.received]

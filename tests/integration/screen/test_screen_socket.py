@@ -129,7 +129,7 @@ async def test_snapshot_then_changes_without_reload(make_portal: MakePortal) -> 
 
 
 async def test_a_notification_sent_appears_without_reload(make_portal: MakePortal) -> None:
-    from portal.services.dispatch import start_in_process_dispatcher
+    from portal.services.dispatch import in_process_dispatcher, run_in_process
 
     server, api = await make_portal()
     number, _ = await api.create_order()
@@ -141,7 +141,11 @@ async def test_a_notification_sent_appears_without_reload(make_portal: MakePorta
     await eventually(lambda: bool(screen.frames))
     assert 'badge--delivered">sent</span>' not in screen.frames[0]
     # The portal's own dispatcher (no separate event is recorded when a notice goes out).
-    task = start_in_process_dispatcher(server.runtime)
+    rt = server.runtime
+    dispatcher = in_process_dispatcher(
+        rt.settings, rt.clock, rt.metrics, rt.broker, rt.db, rt.inquiry_bell
+    )
+    task = asyncio.create_task(run_in_process(dispatcher))
     try:
         await eventually(lambda: 'badge--delivered">sent</span>' in screen.frames[-1])
     finally:

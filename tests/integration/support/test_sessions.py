@@ -6,6 +6,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 import httpx
+import pytest
 from sqlalchemy import update
 from sqlmodel import col
 
@@ -191,10 +192,11 @@ async def test_share_token_and_api_key_never_open_the_console(portal: Portal) ->
         assert keyed_htmx.status_code == 401
 
 
-async def test_sign_in_attempts_are_limited_per_address(portal: Portal) -> None:
-    from portal.web.ratelimit import RateLimiter
-
-    portal.runtime.login_limiter = RateLimiter(limit=3, window=300)
+async def test_sign_in_attempts_are_limited_per_address(
+    portal: Portal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The runtime is frozen; its limiter is a fresh one per app, so lowering it is local.
+    monkeypatch.setattr(portal.runtime.login_limiter, "limit", 3)
     user = await create_staff_user(portal)
     async with (
         anonymous_client(portal, "192.0.2.77") as a,

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import timedelta
 
+import httpx
 import pytest
 from sqlalchemy import func, select
 from sqlmodel import col
 
 from carriers.registry import get_adapter
+from portal.app import create_app
 from portal.models import WebhookReceipt
-from tests.integration.conftest import Portal
+from portal.settings import Settings
+from tests.integration.conftest import FrozenClock, Portal, add_api_key, migrated
 from tests.integration.webhooks.carrier_payloads import (
     SECRETS,
     Signed,
@@ -140,17 +144,24 @@ async def test_a_shippo_signature_header_six_minutes_old_is_refused(portal: Port
     await assert_refused(portal, "shippo", answer.status_code, before)
 
 
-async def test_a_carrier_without_secrets_is_refused(portal: Portal) -> None:
-    runtime = portal.runtime
-    original = runtime.settings
-    runtime.settings = replace(original, webhook_secrets={"generic": SECRETS["generic"]})
-    try:
-        _, body = await shipped_for(portal, "fedex")
-        before = await webhook_counter(portal, "fedex", "rejected")
-        answer = await deliver(portal, "fedex", body)
-        await assert_refused(portal, "fedex", answer.status_code, before)
-    finally:
-        runtime.settings = original
+@pytest.fixture
+async def generic_only(settings: Settings, clock: FrozenClock) -> AsyncIterator[Portal]:
+    """A portal that holds secrets for the generic receiver only."""
+    await migrated(settings.database_url)
+    key = await add_api_key(settings.database_url)
+    only = replace(settings, webhook_secrets={"generic": SECRETS["generic"]})
+    app = create_app(only, clock=clock, dispatcher=False)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 5000))
+        async with httpx.AsyncClient(transport=transport, base_url=settings.base_url) as client:
+            yield Portal(app, client, key, clock)
+
+
+async def test_a_carrier_without_secrets_is_refused(generic_only: Portal) -> None:
+    _, body = await shipped_for(generic_only, "fedex")
+    before = await webhook_counter(generic_only, "fedex", "rejected")
+    answer = await deliver(generic_only, "fedex", body)
+    await assert_refused(generic_only, "fedex", answer.status_code, before)
 
 
 @pytest.mark.parametrize("provider", sorted(FIXTURES))

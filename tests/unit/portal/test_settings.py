@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
+from portal.demo import demo_settings
 from portal.settings import SettingsError, load_settings
 
 
@@ -62,6 +64,8 @@ def test_values_are_read(tmp_path: Path) -> None:
         ("PORTAL_SMS_URL", "ftp://x", "PORTAL_SMS_URL"),
         ("PORTAL_SECRET_KEY", "short", "at least 32"),
         ("PORTAL_INSTANCE", "bad name!", "PORTAL_INSTANCE"),
+        ("PORTAL_DISPATCHER", "maybe", "PORTAL_DISPATCHER must be 1 or 0"),
+        ("PORTAL_AUTO_MIGRATE", "2", "PORTAL_AUTO_MIGRATE must be 1 or 0"),
     ],
 )
 def test_bad_values_are_refused_clearly(
@@ -69,3 +73,41 @@ def test_bad_values_are_refused_clearly(
 ) -> None:
     with pytest.raises(SettingsError, match=message):
         load_settings(env(tmp_path, **{name: value}))
+
+
+@pytest.mark.parametrize(
+    ("values", "auto_migrate", "dispatcher"),
+    [
+        ({}, False, True),
+        ({"PORTAL_AUTO_MIGRATE": "1"}, True, True),
+        ({"PORTAL_DISPATCHER": "0"}, False, False),
+        ({"PORTAL_AUTO_MIGRATE": "true", "PORTAL_DISPATCHER": "no"}, True, False),
+        ({"PORTAL_AUTO_MIGRATE": "0", "PORTAL_DISPATCHER": "1"}, False, True),
+    ],
+)
+def test_server_switches_are_settings(
+    tmp_path: Path, values: dict[str, str], auto_migrate: bool, dispatcher: bool
+) -> None:
+    settings = load_settings(env(tmp_path, **values))
+    assert (settings.auto_migrate, settings.dispatcher) == (auto_migrate, dispatcher)
+
+
+def test_the_demo_changes_its_settings_not_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in [n for n in os.environ if n.startswith("PORTAL_")]:
+        monkeypatch.delenv(name)
+    before = dict(os.environ)
+    base = load_settings(env(tmp_path, PORTAL_DISPATCHER="0"))
+    settings = demo_settings(base, "127.0.0.1", 8123)
+    assert dict(os.environ) == before
+    assert settings.shop_name == "Demo Shop"
+    assert settings.base_url == "http://127.0.0.1:8123"
+    assert settings.dispatcher
+    (secret,) = settings.secrets_for("generic")
+    assert secret.startswith("whsec_")
+    assert (tmp_path / "demo_webhook_secret").read_text() == secret
+    assert demo_settings(base, "127.0.0.1", 8123).secrets_for("generic") == (secret,)
+    named = load_settings(env(tmp_path, PORTAL_SHOP_NAME="Corner shop"))
+    assert demo_settings(named, "127.0.0.1", 8000).shop_name == "Corner shop"
+    assert demo_settings(named, "127.0.0.1", 8000).base_url == "http://127.0.0.1:8000"

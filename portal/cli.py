@@ -22,6 +22,7 @@ COMMANDS = (
     "user",
     "webhooks",
     "archive",
+    "mail-in",
 )
 
 
@@ -92,6 +93,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     export.add_argument("--since", required=True, help="ISO date (UTC) or date-time")
     export.add_argument("--out", required=True, help="folder for the files (created if missing)")
+    mail_in = sub.add_parser("mail-in", help="receive customers' email replies over SMTP")
+    mail_in.add_argument("--host", default="127.0.0.1")
+    mail_in.add_argument("--port", type=int, default=2525)
+    mail_in.add_argument(
+        "--max-size", type=int, default=10 * 1024 * 1024, help="bytes; larger mail is refused"
+    )
     return parser
 
 

@@ -92,6 +92,12 @@ def cmd_dispatch(settings: Settings, args: argparse.Namespace) -> int:
     return asyncio.run(run_standalone(settings, once=args.once))
 
 
+def cmd_mail_in(settings: Settings, args: argparse.Namespace) -> int:
+    from .mail_in import run_mail_in
+
+    return asyncio.run(run_mail_in(settings, args.host, args.port, args.max_size))
+
+
 def cmd_audit(settings: Settings, args: argparse.Namespace) -> int:
     from .clock import utcnow
     from .services.audit import audit_all

@@ -20,7 +20,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from realtime.broker import Broker, BrokerUnavailable
-from realtime.hub import Hub, create_follower_hub, create_hub
+from realtime.follower import create_follower_hub
+from realtime.hub import Hub, create_hub
 
 from .clock import Clock
 from .db import Database
@@ -184,7 +185,9 @@ def build_runtime(settings: Settings, db: Database, env: Environment, clock: Clo
         notifier=Notifier.from_settings(settings),
         dispatcher=dispatcher,
         inquiry_bell=inquiry_bell,
-        breach_watcher=BreachWatcher(db, settings.sla_policy, clock, inquiry_bell, metrics),
+        breach_watcher=BreachWatcher(
+            db, settings.sla_policy, clock, inquiry_bell, metrics, broker=hub.broker
+        ),
         lookup_limiter=RateLimiter(limit=10, window=300),
         login_limiter=RateLimiter(limit=60, window=300),
         page_globals={"shop_name": settings.shop_name, "support_email": settings.support_email},

@@ -29,7 +29,7 @@ from typing import Any, Protocol
 
 from realtime.broker import Broker
 from realtime.eager import start_eagerly
-from realtime.shared import BrokerView, SharedBroker
+from realtime.shared import SharedBroker
 
 logger = logging.getLogger(__name__)
 
@@ -508,7 +508,7 @@ def create_hub(
 
     Solves the chicken-and-egg (the hub needs the broker, the broker needs the hub's handlers)
     with handlers that look the hub up when called. Start with ``await hub.broker.start()``.
-    The broker is shared: :func:`create_follower_hub` adds hubs that hear the same broker.
+    The broker is shared: :func:`realtime.follower.create_follower_hub` adds hubs that hear it.
     """
 
     async def on_message(channel: str, message: bytes) -> None:
@@ -520,34 +520,6 @@ def create_hub(
     shared = SharedBroker(url)
     hub = Hub(
         shared.view(on_message, on_reconnect),
-        source,
-        channel_for=channel_for,
-        queue_limit=queue_limit,
-    )
-    return hub
-
-
-def create_follower_hub(
-    leader: Hub,
-    source: Source,
-    *,
-    channel_for: Callable[[str], str],
-    queue_limit: int = 32,
-) -> Hub:
-    """Another hub over ``leader``'s broker (made by :func:`create_hub`): one subscription per
-    channel for both, every message heard by both, each rendering its own frames."""
-    view = leader.broker
-    if not isinstance(view, BrokerView):
-        raise TypeError("the leader hub must come from create_hub")
-
-    async def on_message(channel: str, message: bytes) -> None:
-        await hub.on_message(channel, message)
-
-    async def on_reconnect() -> None:
-        await hub.on_reconnect()
-
-    hub = Hub(
-        view.shared.view(on_message, on_reconnect),
         source,
         channel_for=channel_for,
         queue_limit=queue_limit,

@@ -15,16 +15,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from ..domain.delay_choice import ChoiceRefusal, check_choice
+from ..domain.inquiries import InquiryChannel, Priority
 from ..domain.interactions import (
     Direction,
     InteractionAction,
     InteractionChannel,
     InteractionOutcome,
 )
+from ..domain.sla import SlaPolicy
 from ..errors import Conflict, NotFound, PortalError
 from ..models import Delay, Order
+from ..models_inquiries import Inquiry
 from ..models_records import DelayChoice
 from ..notify.wording import alternative_words
+from .choice_state import CHOICES, STAFF_ACTED
+from .inquiries import Author, NewInquiry, Work, add_customer_message, open_inquiry
 from .interactions import InteractionEntry, record_interaction
 from .timeline import UnitOfWork, append_event
 
@@ -69,8 +74,55 @@ async def _choice_of(session: AsyncSession, delay_id: int) -> DelayChoice | None
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
+async def _staff_acted(session: AsyncSession, choice: DelayChoice | None) -> bool:
+    if choice is None:
+        return False
+    stmt = sa.select(STAFF_ACTED).select_from(CHOICES).where(CHOICES.c.id == choice.id)
+    return bool((await session.execute(stmt)).scalar_one())
+
+
+async def _tell_support(
+    session: AsyncSession,
+    uow: UnitOfWork,
+    order: Order,
+    choice: DelayChoice,
+    text: str,
+    *,
+    policy: SlaPolicy,
+    now: datetime,
+) -> None:
+    """Open the choice's high-priority inquiry for the queue, or add to it when it exists."""
+    work = Work(session, uow, policy, now)
+    author = Author(order.customer_email)
+    inquiry = await session.get(Inquiry, choice.inquiry_id) if choice.inquiry_id else None
+    if inquiry is not None:
+        await add_customer_message(work, inquiry, text, channel=InquiryChannel.WEB, author=author)
+        return
+    new = NewInquiry(
+        channel=InquiryChannel.WEB,
+        message=text,
+        subject=f"Delay: the customer chose to {text.split(': ', 1)[1].rstrip('.')}"[:200],
+        priority=Priority.HIGH,
+        order=order,
+    )
+    choice.inquiry_id = (await open_inquiry(work, new, author)).id
+
+
 def words(alternative: str, locale: str | None = None) -> str:
     return alternative_words(alternative, locale)
+
+
+def choice_summary(
+    reason_code: str, compensation: str | None, previous: str | None, chosen: str
+) -> str:
+    """Pure: the CRM log's line for a customer's choice (English, for staff)."""
+    offered = f" (offered: {compensation})" if compensation else ""
+    if previous is None:
+        return f"Customer chose {words(chosen)!r} for the {reason_code} delay{offered}"
+    return (
+        f"Customer changed the choice for the {reason_code} delay from "
+        f"{words(previous)!r} to {words(chosen)!r}{offered}"
+    )
 
 
 async def record_choice(
@@ -80,6 +132,7 @@ async def record_choice(
     delay_id: int,
     alternative: str,
     *,
+    policy: SlaPolicy,
     now: datetime,
 ) -> ChoiceResult:
     """Record (or change) the customer's choice; raises a typed error and changes nothing."""
@@ -89,7 +142,7 @@ async def record_choice(
         delay_state=delay.state,
         alternatives=json.loads(delay.alternatives or "[]"),
         chosen=alternative,
-        handled=existing is not None and existing.handled_at is not None,
+        handled=await _staff_acted(session, existing),
     )
     if refusal is not None:
         error, message = _REFUSALS[refusal]
@@ -106,7 +159,11 @@ async def record_choice(
         existing.changes += 1
     delay.customer_choice = alternative
     session.add_all([delay, existing])
+    await session.flush()
     chosen = words(alternative, order.locale)
+    await _tell_support(
+        session, uow, order, existing, f"My choice for the delay: {chosen}.", policy=policy, now=now
+    )
     append_event(
         session,
         uow,
@@ -118,19 +175,12 @@ async def record_choice(
         source="customer",
         data={"delay_id": delay_id, "customer_choice": alternative, "previous": previous},
     )
-    offered = f" (offered: {delay.compensation})" if delay.compensation else ""
-    summary = (
-        f"Customer chose {chosen!r} for the {delay.reason_code} delay{offered}"
-        if previous is None
-        else f"Customer changed the choice for the {delay.reason_code} delay from "
-        f"{words(previous)!r} to {chosen!r}{offered}"
-    )
     entry = InteractionEntry(
         channel=InteractionChannel.WEB,
         direction=Direction.INBOUND,
         outcome=InteractionOutcome.ESCALATED,
         action=InteractionAction.DELAY_CHOICE,
-        summary=summary,
+        summary=choice_summary(delay.reason_code, delay.compensation, previous, alternative),
         staff="customer",
         inquiry_id=existing.inquiry_id,
     )

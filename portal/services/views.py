@@ -25,7 +25,7 @@ from ..models import (
     ShipmentItem,
     table_of,
 )
-from ..models_records import DelayChoice
+from .choice_state import CHOICES, STAFF_ACTED
 from .customer_inquiries import CustomerInquiry, customer_inquiries
 
 
@@ -122,7 +122,6 @@ class OrderView:
 ORDERS = table_of(Order)
 ITEMS, SHIPMENTS, SHIPMENT_ITEMS = table_of(OrderItem), table_of(Shipment), table_of(ShipmentItem)
 EVENTS, DELAYS, FEEDBACK = table_of(OrderEvent), table_of(Delay), table_of(Feedback)
-CHOICES = table_of(DelayChoice)
 
 
 def _event_view(e: Any) -> EventView:
@@ -162,7 +161,7 @@ _SHIPMENT_ITEMS = (
     .order_by(SHIPMENT_ITEMS.c.id)
 )
 _DELAYS = (
-    sa.select(DELAYS, CHOICES.c.handled_at.label("choice_handled_at"))
+    sa.select(DELAYS, STAFF_ACTED.label("choice_handled"))
     .outerjoin(CHOICES, CHOICES.c.delay_id == DELAYS.c.id)
     .where(DELAYS.c.order_id == _ORDER_ID)
     .order_by(DELAYS.c.id)
@@ -266,7 +265,7 @@ def _order_view(rows: Reader, order: Order | sa.Row[Any]) -> OrderView:
                 state=d.state,
                 opened_at=d.opened_at,
                 resolved_at=d.resolved_at,
-                choice_handled=d.choice_handled_at is not None,
+                choice_handled=bool(d.choice_handled),
             )
             for d in delays
         ),

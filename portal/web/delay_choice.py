@@ -52,7 +52,15 @@ async def choose(request: Request) -> Response:
     try:
         async with runtime.db.write() as session:
             locked = await lock_order_by_id(session, order.id or 0)
-            await record_choice(session, uow, locked, delay_id, alternative, now=now)
+            await record_choice(
+                session,
+                uow,
+                locked,
+                delay_id,
+                alternative,
+                policy=runtime.settings.sla_policy,
+                now=now,
+            )
     except PortalError as exc:
         async with runtime.db.read() as session:
             view = await load_order_view(session, order)

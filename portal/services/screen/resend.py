@@ -37,27 +37,11 @@ _CHANNELS = {
 }
 
 
-async def resend_notification(
-    session: AsyncSession,
-    uow: UnitOfWork,
-    order: Order,
-    notification_id: int,
-    *,
-    actor: Actor,
-    now: datetime,
-) -> Notification:
-    """Queue the notification again as a new row (``resend_of`` names the original)."""
-    original = await session.get(Notification, notification_id)
-    if original is None or original.order_id != order.id:
-        raise NotFound(f"order {order.order_number} has no notification {notification_id}")
-    if original.state not in RESENDABLE:
-        raise Conflict(f"notification {notification_id} is still {original.state}; wait for it")
-    earlier = await session.execute(
-        sa.select(sa.func.count()).where(col(Notification.resend_of) == original.id)
-    )
-    row = Notification(
+def _copy(original: Notification, number: int, now: datetime) -> Notification:
+    """The resend: the original's content and facts, due now, naming the original."""
+    return Notification(
         order_id=original.order_id,
-        idempotency_key=f"{original.idempotency_key}:resend:{int(earlier.scalar_one()) + 1}",
+        idempotency_key=f"{original.idempotency_key}:resend:{number}",
         kind=original.kind,
         channel=original.channel,
         milestone=original.milestone,
@@ -77,19 +61,48 @@ async def resend_notification(
         due_at=now,
         resend_of=original.id,
     )
-    link_live = original.portal_link_id is not None and await link_is_live(
-        session, original.portal_link_id, now
+
+
+async def _judge(session: AsyncSession, order: Order, row: Notification, now: datetime) -> bool:
+    """Run the accuracy gate on ``row`` as it would run before sending; False if refused."""
+    link_live = row.portal_link_id is not None and await link_is_live(
+        session, row.portal_link_id, now
     )
     verdict = check(
         gate_notice(row, NoticeFacts.loads(row.facts)),
         await order_facts(session, order, now, link_valid=link_live),
     )
-    if not verdict.ok:
-        row.state = verdict.outcome.value
-        reason = verdict.reason.value if verdict.reason else ""
-        row.blocked_reason = f"{reason}: {verdict.message}"[:500]
+    if verdict.ok:
+        return True
+    row.state = verdict.outcome.value
+    reason = verdict.reason.value if verdict.reason else ""
+    row.blocked_reason = f"{reason}: {verdict.message}"[:500]
+    return False
+
+
+async def resend_notification(
+    session: AsyncSession,
+    uow: UnitOfWork,
+    order: Order,
+    notification_id: int,
+    *,
+    actor: Actor,
+    now: datetime,
+) -> Notification:
+    """Queue the notification again as a new row (``resend_of`` names the original)."""
+    original = await session.get(Notification, notification_id)
+    if original is None or original.order_id != order.id:
+        raise NotFound(f"order {order.order_number} has no notification {notification_id}")
+    if original.state not in RESENDABLE:
+        raise Conflict(f"notification {notification_id} is still {original.state}; wait for it")
+    earlier = await session.execute(
+        sa.select(sa.func.count()).where(col(Notification.resend_of) == original.id)
+    )
+    row = _copy(original, int(earlier.scalar_one()) + 1, now)
+    ok = await _judge(session, order, row, now)
     session.add(row)
     await session.flush()
+    refused = "" if ok else f": {row.state}, {row.blocked_reason}"
     record_interaction(
         session,
         order,
@@ -98,14 +111,14 @@ async def resend_notification(
             direction=Direction.OUTBOUND,
             outcome=InteractionOutcome.RESOLVED,
             summary=f"Resent notification #{original.id} ({original.kind} by {original.channel})"
-            + ("" if verdict.ok else f": {row.state}, {row.blocked_reason}"),
+            + refused,
             staff=actor.name,
             staff_user_id=actor.staff_user_id,
             action=InteractionAction.NOTIFICATION_RESENT,
         ),
         now=now,
     )
-    if verdict.ok:
+    if ok:
         uow.notifications += 1
         if session.get_bind().dialect.name == "postgresql":
             await session.execute(sa.text(f"NOTIFY {OUTBOX_CHANNEL}"))

@@ -71,7 +71,8 @@ async def test_the_answer_reaches_the_live_region(desk: Desk) -> None:
     csrf = await ask_csrf(desk, path)
     await desk.client.post(path + "/inquiries", data={"message": "When?", "csrf_token": csrf})
     inquiry = (await desk.portal.get("/api/v1/inquiries")).json()["inquiries"][0]
-    feed = OrderFeed(desk.portal.runtime)
+    runtime = desk.portal.runtime
+    feed = OrderFeed(runtime.settings, runtime.db, runtime.renderer)
     before = await feed.snapshot(order["order_number"])
     await desk.reply(inquiry["id"], "Tomorrow before noon.")
     frames = await feed.increments(order["order_number"], before.seq, None)

@@ -85,6 +85,22 @@ async def _full_record(harness: Harness) -> tuple[str, str]:
         await save_feedback(
             session, runtime.new_uow(), order, 4, "Late but fine", now=harness.clock()
         )
+    asked = await harness.portal.post(
+        "/api/v1/inquiries",
+        {
+            "order_number": number,
+            "channel": "email",
+            "subject": "Where is it?",
+            "message": "Has it left the depot?",
+        },
+    )
+    assert asked.status_code == 201, asked.text
+    reply = await harness.portal.post(
+        f"/api/v1/inquiries/{asked.json()['id']}/messages",
+        {"direction": "outbound", "body": f"It has: see {url}", "staff": "agent@example.com"},
+    )
+    assert reply.status_code in (200, 201), reply.text
+    await harness.drain()
     return number, url
 
 
@@ -131,8 +147,15 @@ async def test_the_archive_holds_every_part_and_no_token(harness: Harness) -> No
     assert re.search(r"/t/<link \d+>", confirmation["facts"]["portal_url"])
     link = links[min(links)]
 
-    [crm] = doc["interactions"]
-    assert crm["summary"] == "Asked where the parcel was" and crm["staff"] == "agent@example.com"
+    crm = doc["interactions"]
+    assert "Asked where the parcel was" in [c["summary"] for c in crm]
+    assert {c["action"] for c in crm} >= {"logged", "inquiry_message"}
+    [inquiry] = doc["inquiries"]
+    assert inquiry["subject"] == "Where is it?"
+    bodies = [m["body"] for m in inquiry["messages"]]
+    assert bodies[0] == "Has it left the depot?"
+    assert re.fullmatch(r"It has: see http://\S+/t/<link \d+>", bodies[1])
+    assert {e["kind"] for e in inquiry["sla_events"]} >= {"priority"}
     assert doc["feedback"]["rating"] == 4 and doc["feedback"]["comment"] == "Late but fine"
     assert link["use_count"] == 0 and "created_at" in link
 
@@ -173,6 +196,18 @@ async def test_export_writes_one_file_per_changed_order(harness: Harness, tmp_pa
         harness.portal.runtime.db, harness.clock() + timedelta(seconds=1), later
     )
     assert result.orders == 0 and not list(later.iterdir())
+
+    harness.clock.advance(minutes=10)
+    asked_at = harness.clock()
+    asked = await harness.portal.post(
+        "/api/v1/inquiries",
+        {"order_number": old["order_number"], "channel": "email", "message": "Any news?"},
+    )
+    assert asked.status_code == 201, asked.text
+    inquired = tmp_path / "inquired"
+    inquired.mkdir()
+    await export_archives(harness.portal.runtime.db, asked_at, inquired)
+    assert [p.name for p in inquired.iterdir()] == [f"{old['order_number']}.json.gz"]
 
 
 def _cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:

@@ -205,3 +205,48 @@ async def test_csrf_and_unknown_delays_are_refused(portal: Portal) -> None:
     assert (await order.delay())["customer_choice"] is None
     assert (await other.delay())["customer_choice"] is None
     assert (await order.rows())[0] == []
+
+
+async def _inquiry(portal: Portal, inquiry_id: int) -> dict[str, Any]:
+    answer = await portal.get(f"/api/v1/inquiries/{inquiry_id}")
+    assert answer.status_code == 200, answer.text
+    return dict(answer.json())
+
+
+async def test_a_choice_opens_a_high_priority_inquiry_and_a_reply_locks_it(
+    portal: Portal,
+) -> None:
+    order = await delayed_order(portal)
+    assert (await order.choose("pickup_point")).status_code == 303
+    _, _, choice = await order.rows()
+    assert choice is not None and choice.inquiry_id is not None
+    inquiry = await _inquiry(portal, choice.inquiry_id)
+    assert inquiry["order_number"] == order.number and inquiry["state"] == "open"
+    assert inquiry["priority"] in ("high", "urgent") and inquiry["channel"] == "web"
+    assert [m["body"] for m in inquiry["messages"]] == [
+        "My choice for the delay: collect the parcel from a pickup point."
+    ]
+    queue = (await portal.get("/api/v1/inquiries?state=open")).json()
+    assert choice.inquiry_id in [i["id"] for i in queue["inquiries"]]
+
+    assert (await order.choose("cancel")).status_code == 303  # the same inquiry hears of it
+    _, _, changed = await order.rows()
+    assert changed is not None and changed.inquiry_id == choice.inquiry_id
+    inquiry = await _inquiry(portal, choice.inquiry_id)
+    assert [m["body"] for m in inquiry["messages"]][-1] == (
+        "My choice for the delay: cancel the order for a full refund."
+    )
+
+    csrf = await order.csrf()
+    reply = await portal.post(
+        f"/api/v1/inquiries/{choice.inquiry_id}/messages",
+        {"direction": "outbound", "body": "We will cancel it today.", "staff": "agent@shop"},
+    )
+    assert reply.status_code in (200, 201), reply.text
+    late = await portal.client.post(
+        order.choice_path, data={"alternative": "pickup_point", "csrf_token": csrf}
+    )
+    assert late.status_code == 409
+    assert (await order.delay())["customer_choice"] == "cancel"
+    page = (await portal.client.get(f"/t/{order.token}")).text
+    assert "Our team is arranging it" in page and 'name="alternative"' not in page

@@ -6,7 +6,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from realtime.hub import Hub, create_follower_hub, create_hub
+from realtime.follower import create_follower_hub
+from realtime.hub import Hub, create_hub
 from realtime.memory import InProcessBroker
 from tests.unit.realtime.realtime_fakes import FakeSource, FakeViewer, eventually
 

@@ -124,7 +124,7 @@ def test_revoke_a_link_and_the_customer_page_goes_offline(
 def test_log_a_phone_call_and_see_it_in_the_log(page: Page, portal_server: PortalProcess) -> None:
     number, _, _ = shipped(portal_server)
     open_screen(page, portal_server, number)
-    page.get_by_label("Channel").select_option("phone")
+    page.get_by_label("Channel", exact=True).select_option("phone")
     page.get_by_label("Direction").select_option("inbound")
     page.get_by_label("Outcome").select_option("answered")
     page.get_by_label("Summary").fill("Customer asked whether the mug is wrapped")

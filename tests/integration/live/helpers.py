@@ -312,4 +312,7 @@ async def numsub(client: Redis, channel: str) -> int:
 
 
 async def channels_of(client: Redis, instance: str) -> list[bytes]:
-    return list(await client.pubsub_channels(f"{instance}:*"))
+    """The order channels the instance's processes subscribe to (the inquiry bell, subscribed for a
+    process's whole life, is left out: these tests are about per-order subscriptions)."""
+    bell = f"{instance}:inquiries".encode()
+    return [c for c in await client.pubsub_channels(f"{instance}:*") if c != bell]

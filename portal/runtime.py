@@ -179,7 +179,9 @@ def build_runtime(settings: Settings, db: Database, env: Environment, clock: Clo
         notifier=Notifier.from_settings(settings),
         dispatcher=dispatcher,
         inquiry_bell=inquiry_bell,
-        breach_watcher=BreachWatcher(db, settings.sla_policy, clock, inquiry_bell, metrics),
+        breach_watcher=BreachWatcher(
+            db, settings.sla_policy, clock, inquiry_bell, metrics, broker=hub.broker
+        ),
         lookup_limiter=RateLimiter(limit=10, window=300),
         login_limiter=RateLimiter(limit=60, window=300),
         page_globals={"shop_name": settings.shop_name, "support_email": settings.support_email},

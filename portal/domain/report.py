@@ -28,8 +28,6 @@ class Section:
     key: tuple[str, ...]
     figures: tuple[str, ...]
     rows: tuple[tuple[Value, ...], ...] = ()
-    # When a figure cannot be computed yet (its records do not exist), why.
-    unavailable: str | None = None
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -64,9 +62,6 @@ class Report:
         }
         for section in self.sections:
             body[section.name] = section.records()
-        unavailable = {s.name: s.unavailable for s in self.sections if s.unavailable}
-        if unavailable:
-            body["unavailable"] = unavailable
         return body
 
 
@@ -226,7 +221,7 @@ class VersionFigures:
     rating_sum: float | None
     clicks: int
     responses: int
-    inquiries_48h: int | None
+    inquiries_48h: int
 
     @property
     def key(self) -> tuple[str, str, str, int]:
@@ -242,7 +237,7 @@ class VersionFigures:
 
     @property
     def inquiry_share(self) -> float | None:
-        return None if self.inquiries_48h is None else share(self.inquiries_48h, self.orders)
+        return share(self.inquiries_48h, self.orders)
 
 
 def feedback_template_section(versions: Iterable[VersionFigures]) -> Section:
@@ -266,14 +261,11 @@ def feedback_template_section(versions: Iterable[VersionFigures]) -> Section:
     )
 
 
-def inquiry_template_section(
-    versions: Iterable[VersionFigures], unavailable: str | None = None
-) -> Section:
+def inquiry_template_section(versions: Iterable[VersionFigures]) -> Section:
     """Inquiries opened within 48 h after a notice, per notice kind and template version."""
     built = [
         (v.kind, v.channel, v.locale, v.version, v.orders, v.inquiries_48h, v.inquiry_share)
         for v in versions
-        if v.inquiries_48h is not None
     ]
     return Section(
         "inquiries_after_notice",
@@ -281,7 +273,6 @@ def inquiry_template_section(
         ("kind", "channel", "locale", "version"),
         ("orders_notified", "inquiries_48h", "inquiry_share"),
         tuple(sorted(built)),
-        unavailable=unavailable,
     )
 
 

@@ -12,6 +12,7 @@ import json
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -221,70 +222,93 @@ def _redacted(doc: Document, link_ids: Mapping[str, int], inquiries: list[Docume
     return doc
 
 
+@dataclass
+class _Parts:
+    """One batch's rows, by order id (by shipment or delay id where they hang off those)."""
+
+    items: dict[int, list[Row]]
+    shipments: dict[int, list[Row]]
+    shipped: dict[int, list[Row]]
+    events: dict[int, list[Row]]
+    delays: dict[int, list[Row]]
+    choices: dict[int, Row]
+    notices: dict[int, list[Row]]
+    links: dict[int, list[Row]]
+    feedback: dict[int, list[Row]]
+    findings: dict[int, list[Row]]
+    crm: dict[int, list[Row]]
+    receipts: dict[int, list[dict[str, Any]]]
+    inquiries: dict[int, list[Document]]
+
+
+async def _parts(session: AsyncSession, ids: list[int]) -> _Parts:
+    async def part(table: sa.Table, *order_by: Any) -> dict[int, list[Row]]:
+        stmt = sa.select(table).where(table.c.order_id.in_(ids)).order_by(*order_by)
+        return _by_order(await _rows(session, stmt))
+
+    shipments = await part(SHIPMENTS, SHIPMENTS.c.id)
+    all_shipments = [s for rows in shipments.values() for s in rows]
+    shipment_ids = [s["id"] for s in all_shipments] or [-1]
+    shipped: dict[int, list[Row]] = defaultdict(list)
+    stmt = sa.select(SHIPMENT_ITEMS).where(SHIPMENT_ITEMS.c.shipment_id.in_(shipment_ids))
+    for row in await _rows(session, stmt):
+        shipped[row["shipment_id"]].append(row)
+    return _Parts(
+        items=await part(ITEMS, ITEMS.c.position),
+        shipments=shipments,
+        shipped=shipped,
+        events=await part(EVENTS, EVENTS.c.seq),
+        delays=await part(DELAYS, DELAYS.c.id),
+        choices={c["delay_id"]: c for rows in (await part(CHOICES)).values() for c in rows},
+        notices=await part(NOTIFICATIONS, NOTIFICATIONS.c.id),
+        links=await part(LINKS, LINKS.c.id),
+        feedback=await part(FEEDBACK),
+        findings=await part(FINDINGS, FINDINGS.c.id),
+        crm=await part(INTERACTIONS, INTERACTIONS.c.occurred_at, INTERACTIONS.c.id),
+        receipts=await _receipts(session, all_shipments),
+        inquiries=await _inquiries(session, ids),
+    )
+
+
+def _document(order: Row, p: _Parts) -> Document:
+    oid = order["id"]
+    links = p.links.get(oid, [])
+    link_ids = {link["token_hash"]: link["id"] for link in links}
+    doc: Document = {
+        "archive_version": ARCHIVE_VERSION,
+        "order": {**row_json(order), "items": [row_json(i) for i in p.items.get(oid, [])]},
+        "shipments": [
+            {**row_json(s), "items": [row_json(i) for i in p.shipped.get(s["id"], [])]}
+            for s in p.shipments.get(oid, [])
+        ],
+        "events": [row_json(e, json_columns=("data",)) for e in p.events.get(oid, [])],
+        "delays": [
+            {
+                **row_json(d, json_columns=("alternatives",)),
+                "choice": row_json(p.choices[d["id"]]) if d["id"] in p.choices else None,
+            }
+            for d in p.delays.get(oid, [])
+        ],
+        "webhook_receipts": p.receipts.get(oid, []),
+        "notifications": [notification_json(n, link_ids) for n in p.notices.get(oid, [])],
+        "interactions": [
+            interaction_json(Interaction(**r), order["order_number"]) for r in p.crm.get(oid, [])
+        ],
+        "feedback": next((row_json(f) for f in p.feedback.get(oid, [])), None),
+        "links": [link_json(link) for link in links],
+        "audit_findings": [row_json(f) for f in p.findings.get(oid, [])],
+    }
+    return _redacted(doc, link_ids, p.inquiries.get(oid, []))
+
+
 async def load_archives(session: AsyncSession, order_ids: Sequence[int]) -> list[Document]:
     """The archive documents of these orders (one statement per part for all of them)."""
     ids = list(order_ids)
     if not ids:
         return []
-
-    async def part(table: sa.Table, *order_by: Any) -> dict[int, list[Row]]:
-        stmt = sa.select(table).where(table.c.order_id.in_(ids)).order_by(*order_by)
-        return _by_order(await _rows(session, stmt))
-
     orders = await _rows(session, sa.select(ORDERS).where(ORDERS.c.id.in_(ids)))
-    items = await part(ITEMS, ITEMS.c.position)
-    shipments = await part(SHIPMENTS, SHIPMENTS.c.id)
-    all_shipments = [s for rows in shipments.values() for s in rows]
-    shipped = await _rows(
-        session,
-        sa.select(SHIPMENT_ITEMS).where(
-            SHIPMENT_ITEMS.c.shipment_id.in_([s["id"] for s in all_shipments] or [-1])
-        ),
-    )
-    shipped_by: dict[int, list[Row]] = defaultdict(list)
-    for row in shipped:
-        shipped_by[row["shipment_id"]].append(row)
-    events = await part(EVENTS, EVENTS.c.seq)
-    delays = await part(DELAYS, DELAYS.c.id)
-    choices = {c["delay_id"]: c for rows in (await part(CHOICES)).values() for c in rows}
-    notices = await part(NOTIFICATIONS, NOTIFICATIONS.c.id)
-    links = await part(LINKS, LINKS.c.id)
-    feedback = await part(FEEDBACK)
-    findings = await part(FINDINGS, FINDINGS.c.id)
-    crm = await part(INTERACTIONS, INTERACTIONS.c.occurred_at, INTERACTIONS.c.id)
-    receipts = await _receipts(session, all_shipments)
-    inquiries = await _inquiries(session, ids)
-
-    documents = []
-    for order in sorted(orders, key=lambda o: o["id"]):
-        oid = order["id"]
-        link_ids = {link["token_hash"]: link["id"] for link in links.get(oid, [])}
-        doc: Document = {
-            "archive_version": ARCHIVE_VERSION,
-            "order": {**row_json(order), "items": [row_json(i) for i in items.get(oid, [])]},
-            "shipments": [
-                {**row_json(s), "items": [row_json(i) for i in shipped_by.get(s["id"], [])]}
-                for s in shipments.get(oid, [])
-            ],
-            "events": [row_json(e, json_columns=("data",)) for e in events.get(oid, [])],
-            "delays": [
-                {
-                    **row_json(d, json_columns=("alternatives",)),
-                    "choice": row_json(choices[d["id"]]) if d["id"] in choices else None,
-                }
-                for d in delays.get(oid, [])
-            ],
-            "webhook_receipts": receipts.get(oid, []),
-            "notifications": [notification_json(n, link_ids) for n in notices.get(oid, [])],
-            "interactions": [
-                interaction_json(Interaction(**r), order["order_number"]) for r in crm.get(oid, [])
-            ],
-            "feedback": next((row_json(f) for f in feedback.get(oid, [])), None),
-            "links": [link_json(link) for link in links.get(oid, [])],
-            "audit_findings": [row_json(f) for f in findings.get(oid, [])],
-        }
-        documents.append(_redacted(doc, link_ids, inquiries.get(oid, [])))
-    return documents
+    parts = await _parts(session, ids)
+    return [_document(order, parts) for order in sorted(orders, key=lambda o: o["id"])]
 
 
 async def order_id_by_number(session: AsyncSession, order_number: str) -> int | None:
@@ -307,5 +331,9 @@ def changed_since_ids(since: datetime) -> sa.CompoundSelect[Any]:
         sa.select(LINKS.c.order_id).where(
             sa.or_(LINKS.c.created_at >= since, LINKS.c.revoked_at >= since)
         ),
+        sa.select(INQUIRIES.c.order_id).where(INQUIRIES.c.updated_at >= since),
+        sa.select(INQUIRIES.c.order_id)
+        .join(MESSAGES, MESSAGES.c.inquiry_id == INQUIRIES.c.id)
+        .where(sa.or_(MESSAGES.c.created_at >= since, MESSAGES.c.sent_at >= since)),
     ]
     return sa.union(*sources)

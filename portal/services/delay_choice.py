@@ -112,6 +112,19 @@ def words(alternative: str, locale: str | None = None) -> str:
     return alternative_words(alternative, locale)
 
 
+def choice_summary(
+    reason_code: str, compensation: str | None, previous: str | None, chosen: str
+) -> str:
+    """Pure: the CRM log's line for a customer's choice (English, for staff)."""
+    offered = f" (offered: {compensation})" if compensation else ""
+    if previous is None:
+        return f"Customer chose {words(chosen)!r} for the {reason_code} delay{offered}"
+    return (
+        f"Customer changed the choice for the {reason_code} delay from "
+        f"{words(previous)!r} to {words(chosen)!r}{offered}"
+    )
+
+
 async def record_choice(
     session: AsyncSession,
     uow: UnitOfWork,
@@ -162,19 +175,12 @@ async def record_choice(
         source="customer",
         data={"delay_id": delay_id, "customer_choice": alternative, "previous": previous},
     )
-    offered = f" (offered: {delay.compensation})" if delay.compensation else ""
-    summary = (
-        f"Customer chose {chosen!r} for the {delay.reason_code} delay{offered}"
-        if previous is None
-        else f"Customer changed the choice for the {delay.reason_code} delay from "
-        f"{words(previous)!r} to {chosen!r}{offered}"
-    )
     entry = InteractionEntry(
         channel=InteractionChannel.WEB,
         direction=Direction.INBOUND,
         outcome=InteractionOutcome.ESCALATED,
         action=InteractionAction.DELAY_CHOICE,
-        summary=summary,
+        summary=choice_summary(delay.reason_code, delay.compensation, previous, alternative),
         staff="customer",
         inquiry_id=existing.inquiry_id,
     )

@@ -699,8 +699,13 @@ async def run_standalone(settings: Settings, *, once: bool) -> int:
     # takes no write lock. On PostgreSQL it is woken by NOTIFY and polls as a back-up.
     dispatcher = Dispatcher(db, settings, channels, poll_seconds=0.5 if db.is_postgres else 0.1)
     broker = _announcing(dispatcher, db, settings)
+    bell = InquiryBell(settings.redis_url, settings.instance) if settings.redis_url else None
     if broker is not None:
         await broker.start()
+    if bell is not None:
+        # Replies sent here move the queue of every server (through Redis).
+        await bell.start()
+        dispatcher.on_inquiries = bell.ring
     log.info("dispatcher %s started", dispatcher.name)
     try:
         if once:
@@ -711,6 +716,8 @@ async def run_standalone(settings: Settings, *, once: bool) -> int:
     finally:
         if broker is not None:
             await broker.stop()
+        if bell is not None:
+            await bell.stop()
         await channels.aclose()
         await db.dispose()
     return 0

@@ -28,7 +28,7 @@ from ..domain.sla import SlaPolicy
 from ..errors import Conflict, ValidationFailed
 from ..models import Delay, Order, Shipment
 from ..models_inquiries import Inquiry, InquiryMessage
-from ..web.presenters import zone
+from ..timezones import zone
 from .inquiry_clock import record_sla_event, refresh_clock
 from .inquiry_replies import enqueue_reply
 from .interactions import InteractionEntry, record_interaction

@@ -17,6 +17,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlmodel import col
@@ -39,6 +40,7 @@ class InquiryBell:
     """Rings with inquiry ids after commit; every process's listeners hear it."""
 
     def __init__(self, redis_url: str | None, instance: str) -> None:
+        self.instance = instance
         self.channel = f"{instance}:inquiries"
         self._broker = create_broker(redis_url, self._heard, self._reconnected)
         self._listeners: list[Listener] = []
@@ -99,8 +101,11 @@ class BreachWatcher:
         clock: Callable[[], datetime],
         bell: InquiryBell,
         metrics: object | None = None,
+        *,
+        broker: Any = None,
     ) -> None:
         self.db = db
+        self.broker = broker  # to ring the order screens of the inquiries moved
         self.policy = policy
         self.clock = clock
         self.bell = bell
@@ -204,4 +209,19 @@ class BreachWatcher:
                 else:
                     self.due[inquiry_id] = inquiry.next_due_at
         await self.bell.ring(ids)
+        if self.broker is not None:
+            await self._ring_screens(ids)
         return recorded
+
+    async def _ring_screens(self, ids: list[int]) -> None:
+        from .screen.bell import ring_orders
+
+        async with self.db.read() as session:
+            rows = await session.execute(
+                select(col(Inquiry.order_id)).where(
+                    col(Inquiry.id).in_(ids), col(Inquiry.order_id).is_not(None)
+                )
+            )
+            order_ids = {i for (i,) in rows.all() if i is not None}
+        with contextlib.suppress(Exception):
+            await ring_orders(self.db, self.broker, self.bell.instance, order_ids)

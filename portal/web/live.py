@@ -19,12 +19,11 @@ from realtime.websocket import origin_allowed, pump
 from ..db import Database
 from ..models import ShareLink
 from ..services.links import resolve_link_target
-from ..services.review import ReviewVia, review_link
 from ..services.timeline import Published
 from ..services.views import OrderView, read_order_view_by_number
 from ..settings import Settings
 from .link_guard import record_miss
-from .pages import choice_csrf, feedback_csrf
+from .live_context import live_context
 from .render import LiveContext, LiveRenderer
 
 if TYPE_CHECKING:
@@ -58,12 +57,7 @@ class OrderFeed:
         return Published.decode(message).seq
 
     def _context(self, order_number: str) -> LiveContext:
-        settings = self._settings
-        return LiveContext(
-            feedback_csrf=feedback_csrf(settings.secret_key, order_number),
-            review_url=review_link(settings, order_number, ReviewVia.PAGE),
-            choice_csrf=choice_csrf(settings.secret_key, order_number),
-        )
+        return live_context(self._settings, order_number)
 
     async def _load(self, topic: str) -> OrderView | None:
         async with self._db.engine.connect() as connection:

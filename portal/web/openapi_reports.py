@@ -28,7 +28,6 @@ REPORT_SCHEMA: dict[str, Any] = {
             "properties": {"from": _DATE, "to": _DATE, "timezone": {"type": "string"}},
         },
         **{name: _ROWS for name in SECTIONS},
-        "unavailable": {"type": "object", "additionalProperties": {"type": "string"}},
     },
 }
 

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from ..errors import PortalError, ValidationFailed
 from ..models import Order
-from ..security import sign
 from ..services.feedback import save_feedback, validate_feedback
 from ..services.links import resolve_link
-from ..services.review import ReviewVia, review_link
 from ..services.screen.bell import screen_bell
 from ..services.timeline import lock_order_by_id
 from ..services.views import OrderView, load_order_view
@@ -24,23 +23,12 @@ from .customer_guard import (
     link_gone_page,
     unsubscribe_csrf,
 )
+from .live_context import choice_csrf as choice_csrf  # re-exported: callers import it here
+from .live_context import feedback_csrf, inquiry_csrf, live_context
 from .lookup import lookup, lookup_form
-from .render import LiveContext, visible_events
-
-
-def feedback_csrf(secret_key: str, order_number: str) -> str:
-    return sign(secret_key, "feedback", order_number)
-
-
-def choice_csrf(secret_key: str, order_number: str) -> str:
-    return sign(secret_key, "delay-choice", order_number)
-
+from .render import LiveContext
 
 ASK_MAX_LENGTH = 5000
-
-
-def inquiry_csrf(secret_key: str, order_number: str) -> str:
-    return sign(secret_key, "inquiry", order_number)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,12 +45,8 @@ def _live_context(
     request: Request, order: Order, error: str | None = None, choice_error: str | None = None
 ) -> LiveContext:
     settings = request.app.state.runtime.settings
-    return LiveContext(
-        feedback_csrf=feedback_csrf(settings.secret_key, order.order_number),
-        review_url=review_link(settings, order.order_number, ReviewVia.PAGE),
-        feedback_error=error,
-        choice_csrf=choice_csrf(settings.secret_key, order.order_number),
-        choice_error=choice_error,
+    return live_context(
+        settings, order.order_number, feedback_error=error, choice_error=choice_error
     )
 
 
@@ -117,8 +101,7 @@ def _render_tracking(
         "track.html",
         {
             "order": view,
-            "events": visible_events(view),
-            "ctx": ctx,
+            "live_region": Markup(runtime.renderer.region(view, ctx)),  # noqa: S704 - rendered by our autoescaping templates
             "notice": notice,
             "ws_path": f"/t/{token}/ws",
             "ask": ask,

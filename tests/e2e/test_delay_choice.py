@@ -107,3 +107,29 @@ def test_the_agent_sees_the_choice_live_and_arranges_it(
         expect(page.get_by_role("button", name=PICKUP)).to_have_count(0)
     finally:
         staff_context.close()
+
+
+def test_the_agents_queue_shows_the_choice_live(
+    portal_server: PortalProcess, browser: Any, page: Page
+) -> None:
+    order = delayed_order(portal_server)
+    number = order["order_number"]
+    email = create_staff_user(portal_server, "agent")
+    staff_context = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        agent = staff_context.new_page()
+        agent.set_default_timeout(10_000)
+        sign_in(agent, portal_server, email)  # the console home, with the queue
+        expect(agent.locator("#queue")).to_be_visible()
+        expect(agent.locator("#queue-list")).not_to_contain_text(number)
+        agent.evaluate("() => { window.__sameDocument = true; }")
+        agent.wait_for_timeout(500)  # the queue's socket connects
+        page.goto(order["tracking_url"])
+        page.get_by_role("button", name=PICKUP).click()
+        expect(page.get_by_role("button", name=PICKUP)).to_have_attribute("aria-pressed", "true")
+        row = agent.locator("#queue-list tr.queue-row", has_text=number)
+        expect(row).to_contain_text("the customer chose to collect the parcel from a pickup point")
+        expect(row).to_contain_text("high")
+        assert agent.evaluate("() => window.__sameDocument === true")  # no reload
+    finally:
+        staff_context.close()

@@ -113,7 +113,6 @@ def section_view(report: Report, section: Section) -> dict[str, Any]:
             [_cell(c, v) for c, v in zip(section.columns, row, strict=True)] for row in section.rows
         ],
         "charts": charts_for(section) if section.rows else [],
-        "unavailable": section.unavailable,
         "csv_url": "/support/reports?" + _query(report, format="csv", section=section.name),
     }
 

@@ -12,7 +12,7 @@ from websockets.exceptions import InvalidStatus
 from tests.integration.inquiries.conftest import Desk
 from tests.integration.live.conftest import MakePortal, make_portal  # noqa: F401
 from tests.integration.live.helpers import Watcher, eventually
-from tests.integration.screen.test_screen_socket import signed_in_cookie
+from tests.integration.screen.test_screen_socket import screen_url, signed_in_cookie
 from tests.integration.staff_helpers import staff_client
 
 
@@ -93,8 +93,21 @@ async def test_the_queue_is_pushed_new_inquiries_and_breaches(
     assert opened.status_code == 201, opened.text
     await eventually(lambda: "Pushed one" in queue.frames[-1])
     assert 'data-state="warning"' in queue.frames[-1]  # urgent: due in 30 = the warning time
-    # The due time passes: the watcher records the breach and the row turns red, pushed.
+    screen = await Watcher.open(
+        screen_url(server, number),
+        server.runtime.settings.base_origin,
+        additional_headers={"Cookie": await signed_in_cookie(server)},
+    )
+    await eventually(
+        lambda: 'data-target="first_response" data-state="pending"' in "".join(screen.frames)
+    )
+    # The due time passes: the watcher records the breach and the row turns red, pushed; the
+    # order's screen shows the breached target too.
     api.clock.advance(minutes=31)
     await server.runtime.breach_watcher.tick()
     await eventually(lambda: 'data-state="breached"' in queue.frames[-1])
+    await eventually(
+        lambda: 'data-target="first_response" data-state="breached"' in screen.frames[-1]
+    )
     await queue.close()
+    await screen.close()

@@ -11,7 +11,7 @@ import socket
 import subprocess
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ from websockets.exceptions import ConnectionClosed
 
 from carriers.registry import get_adapter
 from portal.server import WS_OPTIONS
+from tests.eventually import eventually as eventually  # the one helper, re-exported
 
 EVENT_ID = re.compile(r'\bid="ev-(\d+)"')
 SNAPSHOT_PREFIX = '<div id="live" hx-swap-oob="true">'
@@ -35,22 +36,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-async def eventually(
-    predicate: Callable[[], bool | Awaitable[bool]], timeout: float = 10.0, step: float = 0.02
-) -> None:
-    """Wait until ``predicate()`` (sync or async) holds, or fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if not isinstance(value, bool):
-            value = await value
-        if value:
-            return
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not reached in {timeout} s")
-        await asyncio.sleep(step)
 
 
 def token_of(tracking_url: str) -> str:

@@ -197,6 +197,18 @@ async def test_export_writes_one_file_per_changed_order(harness: Harness, tmp_pa
     )
     assert result.orders == 0 and not list(later.iterdir())
 
+    harness.clock.advance(minutes=10)
+    asked_at = harness.clock()
+    asked = await harness.portal.post(
+        "/api/v1/inquiries",
+        {"order_number": old["order_number"], "channel": "email", "message": "Any news?"},
+    )
+    assert asked.status_code == 201, asked.text
+    inquired = tmp_path / "inquired"
+    inquired.mkdir()
+    await export_archives(harness.portal.runtime.db, asked_at, inquired)
+    assert [p.name for p in inquired.iterdir()] == [f"{old['order_number']}.json.gz"]
+
 
 def _cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(

@@ -118,3 +118,37 @@ def test_finding_keys_tell_orders_and_problems_apart() -> None:
 
     keys = {finding_key("A1", "p"), finding_key("A1", "q"), finding_key("A2", "p")}
     assert len(keys) == 3 and finding_key("A1", "p") == finding_key("A1", "p")
+
+
+@pytest.mark.parametrize(
+    ("state", "offered", "chosen", "handled", "refusal"),
+    [
+        ("open", ["pickup_point", "cancel"], "pickup_point", False, None),
+        ("open", ["pickup_point", "cancel"], "refund", False, "not_offered"),
+        ("open", [], "pickup_point", False, "not_offered"),
+        ("open", ["cancel"], "", False, "not_offered"),
+        ("resolved", ["cancel"], "cancel", False, "delay_closed"),
+        ("open", ["cancel"], "cancel", True, "handled"),
+        ("resolved", ["cancel"], "refund", True, "not_offered"),  # a bad choice is 400 first
+    ],
+)
+def test_check_choice(
+    state: str, offered: list[str], chosen: str, handled: bool, refusal: str | None
+) -> None:
+    from portal.domain.delay_choice import check_choice
+
+    found = check_choice(delay_state=state, alternatives=offered, chosen=chosen, handled=handled)
+    assert (found.value if found else None) == refusal
+
+
+def test_choice_summary() -> None:
+    from portal.services.delay_choice import choice_summary
+
+    assert choice_summary("weather", "10% off", None, "pickup_point") == (
+        "Customer chose 'collect the parcel from a pickup point' for the weather delay "
+        "(offered: 10% off)"
+    )
+    assert choice_summary("customs", None, "pickup_point", "cancel") == (
+        "Customer changed the choice for the customs delay from "
+        "'collect the parcel from a pickup point' to 'cancel the order for a full refund'"
+    )

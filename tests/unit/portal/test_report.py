@@ -101,13 +101,11 @@ def test_version_figures() -> None:
     assert version.mean_rating == 4.5
     assert version.on_time_rate == 0.75
     assert version.inquiry_share == 0.25
-    assert _version(inquiries_48h=None).inquiry_share is None
+    assert _version(orders=0, inquiries_48h=0).inquiry_share is None
     assert _version(feedback=0, rating_sum=None).mean_rating is None
 
 
-def test_inquiries_after_notice_unavailable_until_recorded() -> None:
-    section = inquiry_template_section([_version(inquiries_48h=None)], "not recorded")
-    assert section.rows == () and section.unavailable == "not recorded"
+def test_inquiries_after_notice() -> None:
     section = inquiry_template_section([_version(kind="shipping", inquiries_48h=2)])
     assert section.rows == (("shipping", "email", "en", 2, 4, 2, 0.5),)
 
@@ -115,18 +113,17 @@ def test_inquiries_after_notice_unavailable_until_recorded() -> None:
 def _report() -> Report:
     return Report(
         Period(date(2027, 3, 1), date(2027, 3, 31), "Europe/London"),
-        (on_time_section([("ups", 3, 2)]), inquiry_template_section([], "not recorded")),
+        (on_time_section([("ups", 3, 2)]), inquiry_template_section([])),
     )
 
 
-def test_json_names_each_section_and_what_is_unavailable() -> None:
+def test_json_names_each_section() -> None:
     assert _report().to_json() == {
         "period": {"from": "2027-03-01", "to": "2027-03-31", "timezone": "Europe/London"},
         "on_time_by_carrier": [
             {"carrier": "ups", "delivered": 3, "on_time": 2, "on_time_rate": 0.6667}
         ],
         "inquiries_after_notice": [],
-        "unavailable": {"inquiries_after_notice": "not recorded"},
     }
 
 

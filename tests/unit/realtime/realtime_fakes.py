@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections import defaultdict
 from collections.abc import Callable
 
 from realtime.hub import Frame
+from tests.eventually import eventually as eventually  # the one helper, re-exported
 
 
 class FakeSource:
@@ -89,12 +89,3 @@ class FakeViewer:
     @property
     def texts(self) -> list[str]:
         return [data.decode() for data in self.sent]
-
-
-async def eventually(predicate: Callable[[], bool], timeout: float = 2.0) -> None:
-    """Wait until ``predicate()`` holds (senders run in their own tasks)."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.002)

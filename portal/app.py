@@ -161,6 +161,10 @@ async def _run_audit_schedule(runtime: Runtime) -> None:
     await AuditSchedule(runtime, runtime.settings.audit_interval).run()
 
 
+async def _run_publisher(runtime: Runtime) -> None:
+    await runtime.publisher.run()
+
+
 async def _run_link_watch(runtime: Runtime) -> None:
     await runtime.link_watch.run(runtime)
 
@@ -171,6 +175,7 @@ async def _run_breach_watcher(runtime: Runtime) -> None:
 
 # The loops every server process runs beside its requests; a feature adds its own here.
 BACKGROUND_TASKS: tuple[BackgroundTask, ...] = (
+    BackgroundTask("publisher", _run_publisher),
     BackgroundTask("link-watch", _run_link_watch),
     BackgroundTask(
         "scheduled-audit", _run_audit_schedule, lambda rt: rt.settings.audit_interval > 0

@@ -36,6 +36,16 @@ class Metrics:
             ["carrier", "outcome"],
             registry=r,
         )
+        self.publish_queue = Gauge(
+            "portal_publish_queue",
+            "Orders with a doorbell waiting for the broker (portal/publisher.py)",
+            registry=r,
+        )
+        self.publish_dropped = Counter(
+            "portal_publish_dropped_total",
+            "Doorbells dropped because the publish queue was full (repaired from the database)",
+            registry=r,
+        )
         self.webhook_secret_matches = Counter(
             "portal_webhook_secret_matches_total",
             "Verified webhooks by carrier and the secret that matched (0: the first listed in "

@@ -27,6 +27,7 @@ from .clock import Clock
 from .db import Database
 from .metrics import Metrics
 from .models import Order, Shipment
+from .publisher import Publisher
 from .services.dispatch import Dispatcher, in_process_dispatcher
 from .services.inquiry_watch import BreachWatcher, InquiryBell
 from .services.outbox import Notifier
@@ -67,6 +68,8 @@ class Runtime:
     # Console sign-in attempts per address (the per-account lockout is in the database).
     login_limiter: RateLimiter
     page_globals: Mapping[str, str]
+    # Doorbells after commit, rung by a background worker (none running: rung in the caller).
+    publisher: Publisher
 
     @property
     def broker(self) -> Broker:
@@ -98,6 +101,9 @@ class Runtime:
         reconnects.
         """
         for published in uow.published:
+            if self.publisher.running:
+                self.publisher.offer(self.channel(published.order_number), published.encode())
+                continue
             try:
                 await self.broker.publish(self.channel(published.order_number), published.encode())
                 self.metrics.events_published.inc()
@@ -185,6 +191,7 @@ def build_runtime(settings: Settings, db: Database, env: Environment, clock: Clo
         lookup_limiter=RateLimiter(limit=10, window=300),
         login_limiter=RateLimiter(limit=60, window=300),
         page_globals={"shop_name": settings.shop_name, "support_email": settings.support_email},
+        publisher=Publisher(hub.broker, metrics),
     )
     built.append(runtime)
     return runtime

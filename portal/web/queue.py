@@ -65,7 +65,10 @@ class QueueView:
         return urlencode(values)
 
 
-async def render_list(runtime: Any, view: QueueView, user_id: int | None) -> str:
+async def render_list(
+    runtime: Any, view: QueueView, user_id: int | None, csrf_token: str = ""
+) -> str:
+    """The list; pushed frames carry no token (queue.js fills it in), the page does."""
     now = runtime.clock()
     async with runtime.db.read() as session:
         rows = await queue(session, view.filters(user_id), now)
@@ -73,6 +76,7 @@ async def render_list(runtime: Any, view: QueueView, user_id: int | None) -> str
     return template.render(
         rows=rows,
         now=now,
+        csrf_token=csrf_token,
         warning_minutes=runtime.settings.sla_policy.warning_minutes,
         status_of=lambda row: _status(row, now, runtime.settings.sla_policy.warning_minutes),
     )
@@ -90,7 +94,7 @@ async def queue_panel(request: Request, staff: StaffContext) -> str:
     """The queue on the console home (a HOME_PANELS entry)."""
     runtime = request.app.state.runtime
     view = QueueView.of(request.query_params)
-    listing = await render_list(runtime, view, staff.user.id)
+    listing = await render_list(runtime, view, staff.user.id, staff.csrf_token)
     return str(
         runtime.env.get_template("support/_queue.html").render(
             view=view,

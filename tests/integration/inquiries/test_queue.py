@@ -32,6 +32,8 @@ async def test_the_queue_lists_breached_first_and_filters(desk: Desk) -> None:
         by_priority = (await agent.get("/support?priority=low")).text
         assert "Low one" in by_priority and "Urgent one" not in by_priority
         assert "Low one" not in (await agent.get("/support?view=mine")).text
+        # Without JavaScript: the page's own form carries the token.
+        assert f'name="csrf_token" value="{agent.csrf_token}" data-csrf' in page
         done = await agent.post_form(
             f"/support/inquiries/{low['id']}/assign", {"assignee": "me", "back": "/support"}
         )

@@ -8,6 +8,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.exc import IntegrityError
@@ -56,17 +57,18 @@ AUDIT_HEADERS = (
 _MAX_DEDUPE_KEY = 200
 
 
-class Outcome:
+class Outcome(StrEnum):
+    """A kept webhook receipt's outcome (a replay records the outcome it then had)."""
+
     APPLIED = "applied"
     DUPLICATE = "duplicate"
     UNMATCHED = "unmatched"
     DEAD_LETTER = "dead_letter"
-    REPLAYED = "replayed"
 
 
 @dataclass(frozen=True, slots=True)
 class IngestResult:
-    outcome: str
+    outcome: Outcome
     receipt_id: int | None
     applied_events: int = 0
     unmatched: tuple[str, ...] = ()
@@ -530,7 +532,7 @@ async def replay(
         if receipt is None:
             raise NotFound(f"no webhook receipt {receipt_id}")
         if receipt.outcome not in (Outcome.DEAD_LETTER, Outcome.UNMATCHED):
-            return IngestResult(receipt.outcome, receipt.id)
+            return IngestResult(Outcome(receipt.outcome), receipt.id)
         try:
             parsed = adapter.parse(received_body(receipt), json.loads(receipt.headers))
         except PayloadError as exc:

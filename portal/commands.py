@@ -180,28 +180,17 @@ def _link_list_or_revoke(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_api_key(settings: Settings, args: argparse.Namespace) -> int:
     from .clock import utcnow
-    from .models import ApiKey
-    from .security import api_key_prefix, hash_token, new_api_key
+    from .services.api_keys import READ_SCOPES, WRITE_SCOPES, create_api_key
 
-    key = new_api_key()
-
-    async def run() -> None:
+    async def run() -> str:
         db = await _with_db(settings)
         try:
-            async with db.write() as session:
-                session.add(
-                    ApiKey(
-                        name=args.name,
-                        prefix=api_key_prefix(key),
-                        key_hash=hash_token(key),
-                        scopes="orders:read" if args.read_only else "orders:read orders:write",
-                        created_at=utcnow(),
-                    )
-                )
+            scopes = READ_SCOPES if args.read_only else WRITE_SCOPES
+            return await create_api_key(db, args.name, now=utcnow(), scopes=scopes)
         finally:
             await db.dispose()
 
-    asyncio.run(run())
+    key = asyncio.run(run())
     print(f"API key {args.name!r} created; it is shown once, store it now:")
     print(key)
     return 0

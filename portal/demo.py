@@ -97,22 +97,12 @@ def _demo_webhook_secret(settings: Settings) -> str:
 async def _demo_accounts(settings: Settings) -> tuple[str, tuple[str, str]]:
     """Migrate, then the simulator's API key and the demo agent's login (email, password)."""
     from .clock import utcnow
-    from .models import ApiKey
-    from .security import api_key_prefix, hash_token, new_api_key
+    from .services.api_keys import create_api_key
 
-    key = new_api_key()
     db = Database(settings.database_url, pool_size=1)
     try:
         await db.migrate()
-        async with db.write() as session:
-            session.add(
-                ApiKey(
-                    name="demo-simulator",
-                    prefix=api_key_prefix(key),
-                    key_hash=hash_token(key),
-                    created_at=utcnow(),
-                )
-            )
+        key = await create_api_key(db, "demo-simulator", now=utcnow())
         login = await ensure_demo_agent(db, utcnow())
     finally:
         await db.dispose()

@@ -17,8 +17,7 @@ from starlette.applications import Starlette
 
 from portal.app import create_app
 from portal.db import Database
-from portal.models import ApiKey
-from portal.security import api_key_prefix, hash_token, new_api_key
+from portal.services.api_keys import WRITE_SCOPES, create_api_key
 from portal.settings import Settings, load_settings
 from tests.conftest import POSTGRES_URL
 
@@ -136,23 +135,12 @@ def order_body(**overrides: Any) -> dict[str, Any]:
     return body
 
 
-async def add_api_key(database_url: str, scopes: str = "orders:read orders:write") -> str:
-    key = new_api_key()
+async def add_api_key(database_url: str, scopes: str = WRITE_SCOPES) -> str:
     db = Database(database_url, pool_size=1)
     try:
-        async with db.write() as session:
-            session.add(
-                ApiKey(
-                    name="tests",
-                    prefix=api_key_prefix(key),
-                    key_hash=hash_token(key),
-                    scopes=scopes,
-                    created_at=datetime.now(UTC),
-                )
-            )
+        return await create_api_key(db, "tests", now=datetime.now(UTC), scopes=scopes)
     finally:
         await db.dispose()
-    return key
 
 
 async def migrated(database_url: str) -> None:

@@ -15,7 +15,8 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from ...domain.interactions import InteractionAction, InteractionOutcome
-from ...errors import PortalError
+from ...errors import PortalError, ValidationFailed
+from ...models_inquiries import Inquiry
 from ...services.interactions import InteractionEntry, record_interaction
 from ...services.screen import links as link_actions
 from ...services.screen.actor import Actor
@@ -97,6 +98,21 @@ async def change_order(request: Request, number: str, change: Change) -> Any:
     return result
 
 
+async def _check_inquiry(session: Any, order: Any, inquiry_id: int) -> None:
+    """An interaction names an inquiry of its own order, or none."""
+    found = await session.get(Inquiry, inquiry_id)
+    if found is None or found.order_id != order.id:
+        raise ValidationFailed(
+            "no such inquiry on this order",
+            details=[
+                {
+                    "loc": ["inquiry_id"],
+                    "msg": f"order {order.order_number} has no inquiry {inquiry_id}",
+                }
+            ],
+        )
+
+
 @staff_page()
 async def log_interaction(request: Request, staff: StaffContext) -> Response:
     number = request.path_params["order_number"]
@@ -106,6 +122,8 @@ async def log_interaction(request: Request, staff: StaffContext) -> Response:
 
     async def change(session: Any, uow: UnitOfWork, order: Any) -> None:
         form = read_interaction(fields, order.timezone)
+        if form.inquiry_id is not None:
+            await _check_inquiry(session, order, form.inquiry_id)
         entry = InteractionEntry(
             channel=form.channel,
             direction=form.direction,

@@ -109,6 +109,10 @@ async def calls_due_panel(request: Request, staff: StaffContext) -> str:
     return template.render({"tasks": due[:HOME_PANEL_LIMIT], "more": len(due) > HOME_PANEL_LIMIT})
 
 
+# The console home shows the inquiry queue first, then the calls due (DESIGN.md): the queue's
+# module registers its panel when imported, so it is imported before this one registers.
+from .. import queue as _queue  # noqa: E402, F401
+
 HOME_PANELS.append(calls_due_panel)
 
 routes = [

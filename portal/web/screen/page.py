@@ -64,6 +64,7 @@ async def render_screen(
         "new_link": None,
         "preview": None,
         "delay_form": {},
+        "log_form": {},
         "errors": {},
         **(extra or {}),
     }

@@ -38,8 +38,10 @@ async def test_a_phone_delay_notice_is_a_call_task(portal: Portal, agent: Any) -
     order = await order_row(portal, number)
     local = portal.clock().astimezone(ZoneInfo(order.timezone)).strftime("%H:%M")
     assert local in page.text
-    home = await agent.get("/support")
-    assert 'id="calls-due"' in home.text and number in home.text
+    home = (await agent.get("/support")).text
+    assert 'id="calls-due"' in home and number in home.split('id="calls-due"')[1]
+    # The inquiry queue first, then the calls due.
+    assert home.index('id="queue"') < home.index('id="calls-due"')
 
 
 async def test_an_unreached_customer_is_called_again_later(portal: Portal, agent: Any) -> None:

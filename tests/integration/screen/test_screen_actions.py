@@ -201,3 +201,31 @@ async def test_a_bad_delay_is_refused_before_any_preview(portal: Portal, agent: 
     )
     assert bad.status_code == 422 and "reason_code" in bad.text
     assert await _counts(portal) == (0, len(await notifications_of(portal, number)))
+
+
+async def test_an_interaction_names_an_inquiry_of_its_order(portal: Portal, agent: Any) -> None:
+    number, _, _ = await shipped_order(portal)
+    other, _, _ = await shipped_order(portal)
+    made = await portal.post(
+        "/api/v1/inquiries",
+        {
+            "order_number": other,
+            "channel": "email",
+            "subject": "Where is it?",
+            "message": "Hello",
+            "priority": "normal",
+        },
+    )
+    assert made.status_code == 201, made.text
+    theirs = str(made.json()["id"])
+    path = f"/support/orders/{number}/interactions"
+    refused = await agent.post_form(path, {**LOGGED, "inquiry_id": theirs})
+    assert refused.status_code == 422 and "has no inquiry" in refused.text
+    assert "Asked where the parcel is" in refused.text  # the summary typed is kept
+    assert await crm_of(portal, number) == []
+    mine = await agent.post_form(
+        f"/support/orders/{other}/interactions", {**LOGGED, "inquiry_id": theirs}
+    )
+    assert mine.status_code == 303
+    logged = [e for e in await crm_of(portal, other) if e.action == "logged"]
+    assert [e.inquiry_id for e in logged] == [int(theirs)]

@@ -4,7 +4,7 @@ Origin; with one, a snapshot of the screen and then every change without reload.
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+import uuid
 
 import httpx
 import pytest
@@ -25,7 +25,7 @@ async def signed_in_cookie(server: InProcessPortal) -> str:
 
 async def signed_in(server: InProcessPortal) -> tuple[str, str]:
     """(Cookie header, CSRF token) of a new agent's session on the real server."""
-    email = f"agent-{datetime.now(UTC).timestamp():.0f}@shop.example"
+    email = f"agent-{uuid.uuid4().hex[:12]}@shop.example"  # several per test, within a second
     async with server.runtime.db.write() as session:
         session.add(
             StaffUser(

@@ -4,6 +4,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 CHROMIUM ?= /usr/bin/chromium
+# Unit and integration tests run in this many pytest-xdist worker processes: most of their time is
+# spent waiting on servers, sockets and databases, so several workers share the two cores well.
+TEST_WORKERS ?= 4
 
 .PHONY: run test install lock migrate lint format unit integration e2e chromium bench clean
 
@@ -63,7 +66,7 @@ format: install
 # Browser tests run in a pytest process of their own: Playwright's sync API keeps an event loop
 # running for the session, which async tests in the same process cannot share.
 test: install chromium lint  ## lint, type-check, then every test: unit, integration, e2e
-	$(BIN)/pytest tests/unit tests/integration
+	$(BIN)/pytest -n $(TEST_WORKERS) tests/unit tests/integration
 	PORTAL_CHROMIUM=$(CHROMIUM) $(BIN)/pytest tests/e2e
 
 unit: install

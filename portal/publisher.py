@@ -36,6 +36,11 @@ class Publisher:
         self._ready = asyncio.Event()
         self.running = False
 
+    @property
+    def idle(self) -> bool:
+        """No doorbell waiting to be rung."""
+        return not self._pending
+
     def offer(self, channel: str, message: bytes) -> None:
         """Queue a doorbell; never waits. A newer one for the same channel replaces the older."""
         if channel in self._pending:

@@ -173,6 +173,17 @@ async def _run_breach_watcher(runtime: Runtime) -> None:
     await runtime.breach_watcher.run()
 
 
+async def _run_broker_fallback(runtime: Runtime) -> None:
+    """While the broker is down no doorbell rings: every few seconds, bring the sockets of
+    this process up to date from the database (the hubs' gap repair), until it is back."""
+    interval = runtime.settings.broker_fallback_interval
+    while True:
+        await asyncio.sleep(interval)
+        if not await runtime.broker.ping():
+            await runtime.hub.on_reconnect()
+            await runtime.screen_hub.on_reconnect()
+
+
 # The loops every server process runs beside its requests; a feature adds its own here.
 BACKGROUND_TASKS: tuple[BackgroundTask, ...] = (
     BackgroundTask("publisher", _run_publisher),
@@ -182,6 +193,7 @@ BACKGROUND_TASKS: tuple[BackgroundTask, ...] = (
     ),
     BackgroundTask("dispatcher", _run_dispatcher, lambda rt: rt.dispatcher is not None),
     BackgroundTask("breach-watcher", _run_breach_watcher),
+    BackgroundTask("broker-fallback", _run_broker_fallback),
 )
 
 

@@ -65,6 +65,8 @@ class Settings:
     db_busy_timeout: float = 10.0
     trusted_proxies: tuple[Network, ...] = ()
     body_timeout: float = 10.0
+    # While the broker is down, open sockets are brought up to date from the database this often.
+    broker_fallback_interval: float = 3.0
     # Seconds between scheduled audits in the server (0: none; `portal audit` still works).
     audit_interval: float = DEFAULT_AUDIT_INTERVAL
     sla_policy: SlaPolicy = DEFAULT_POLICY
@@ -289,6 +291,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         db_busy_timeout=_seconds(env, "PORTAL_DB_BUSY_TIMEOUT", 10.0),
         trusted_proxies=_trusted_proxies(env),
         body_timeout=_seconds(env, "PORTAL_BODY_TIMEOUT", 10.0),
+        broker_fallback_interval=_seconds(env, "PORTAL_BROKER_FALLBACK_INTERVAL", 3.0),
         audit_interval=_audit_interval(env),
         sla_policy=_sla_policy(env),
         inbound_address=_inbound_address(env),

@@ -75,12 +75,18 @@ async def readyz(base_url: str) -> tuple[int, dict[str, str]]:
 async def test_a_redis_restart_loses_nothing(
     spawn_portal: SpawnPortal, tmp_path: Path, redis_server: RedisServer, instance_name: str
 ) -> None:
-    env = {"PORTAL_REDIS_URL": redis_server.url, "PORTAL_INSTANCE": instance_name}
+    env = {
+        "PORTAL_REDIS_URL": redis_server.url,
+        "PORTAL_INSTANCE": instance_name,
+        "PORTAL_BROKER_FALLBACK_INTERVAL": "1",
+    }
     process, api = await spawn_portal(tmp_path / "instance", env)
     assert await readyz(process.base_url) == (
         200,
         {"database": "ok", "migrations": "ok", "broker": "ok"},
     )
+    async with httpx.AsyncClient(timeout=5) as client:
+        assert (await client.get(process.base_url + "/healthz")).status_code == 200
     number, token = await api.create_order()
     watcher = await Watcher.open(f"ws://127.0.0.1:{process.port}/t/{token}/ws", process.origin)
     await api.delay(number, "Before the outage")
@@ -94,6 +100,12 @@ async def test_a_redis_restart_loses_nothing(
     await eventually(lambda: _broker_down(process.base_url), timeout=10)
     status, checks = await readyz(process.base_url)
     assert status == 503 and checks["broker"] == "down" and checks["database"] == "ok"
+    async with httpx.AsyncClient(timeout=5) as client:
+        assert (await client.get(process.base_url + "/healthz")).status_code == 200
+    # Open sockets still get every change while Redis is down: the server reads the database
+    # for the orders it watches every PORTAL_BROKER_FALLBACK_INTERVAL seconds.
+    await watcher.wait_for(5, timeout=8)
+    assert "During the outage #2" in "".join(watcher.frames)
     for n in range(3, 5):
         await api.delay(number, f"During the outage #{n}")
 

@@ -179,9 +179,12 @@ async def _run_broker_fallback(runtime: Runtime) -> None:
     interval = runtime.settings.broker_fallback_interval
     while True:
         await asyncio.sleep(interval)
-        if not await runtime.broker.ping():
-            await runtime.hub.on_reconnect()
-            await runtime.screen_hub.on_reconnect()
+        try:
+            if not await runtime.broker.ping():
+                await runtime.hub.on_reconnect()
+                await runtime.screen_hub.on_reconnect()
+        except Exception:  # the loop must outlive any one round
+            log.exception("broker fallback round failed")
 
 
 # The loops every server process runs beside its requests; a feature adds its own here.

@@ -3,17 +3,25 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
-from tests.integration.inquiries.conftest import Desk
+from portal.settings import Settings
+from tests.integration.inquiries.conftest import ALWAYS_OPEN, Desk
 from tests.integration.live.conftest import MakePortal, make_portal  # noqa: F401
 from tests.integration.live.helpers import Watcher, eventually
 from tests.integration.screen.test_screen_socket import screen_url, signed_in_cookie
 from tests.integration.staff_helpers import staff_client
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """Round the clock, so due times follow the frozen clock whatever the hour of the run."""
+    return replace(settings, sla_policy=ALWAYS_OPEN)
 
 
 async def test_the_queue_lists_breached_first_and_filters(desk: Desk) -> None:

@@ -24,7 +24,7 @@ from ..errors import NotFound
 from ..models import Delay, Order, Shipment, WebhookReceipt, table_of
 from ..schemas import DelayCreate
 from . import orders as order_service
-from . import plain_checkpoint
+from . import plain_checkpoint, receipt_links
 from .checkpoints import (
     HELD_FINGERPRINTS,
     carries_news,
@@ -151,6 +151,8 @@ async def record_dead_letter(
             )
             session.add(receipt)
             await session.flush()
+            assert receipt.id is not None
+            await receipt_links.link(session, receipt.id, receipt.outcome, "", text)
             return receipt.id
     except IntegrityError:
         # The same body arrived twice at once; the other request kept it.
@@ -199,6 +201,7 @@ async def ingest(
             # before anything else, so a redelivery fails here having changed nothing, and on
             # PostgreSQL a concurrent twin waits here until the first one commits. (A plain
             # INSERT: the receipt is not changed later, so it needs no ORM object.)
+            numbers = _tracking_list(parsed)
             receipt_id = (
                 await session.execute(
                     _INSERT_RECEIPT,
@@ -209,12 +212,13 @@ async def ingest(
                         "body": text,
                         "body_base64": exact,
                         "headers": audit_headers(headers),
-                        "tracking_numbers": _tracking_list(parsed)[:1000],
+                        "tracking_numbers": numbers[:1000],
                         "received_at": now,
                         "applied_at": None if unmatched else now,
                     },
                 )
             ).scalar_one()
+            await receipt_links.link(session, receipt_id, outcome, numbers, text)
             source = f"carrier:{carrier}"
             if plain is not None:
                 applied = await plain_checkpoint.record(session, uow, plain, now=now, source=source)
@@ -544,14 +548,19 @@ async def replay(
         if twin is not None and twin != receipt.id:
             receipt.outcome = Outcome.DUPLICATE
             session.add(receipt)
+            await receipt_links.relink(
+                session, receipt_id, receipt.outcome, receipt.tracking_numbers, receipt.body
+            )
             return IngestResult(Outcome.DUPLICATE, receipt.id)
         applied, unmatched = await apply_updates(
             session, uow, parsed.updates, now=now, source=f"carrier:{receipt.carrier}"
         )
         receipt.dedupe_key = key
-        receipt.tracking_numbers = _tracking_list(parsed)[:1000]
+        numbers = _tracking_list(parsed)
+        receipt.tracking_numbers = numbers[:1000]
         receipt.outcome = Outcome.UNMATCHED if unmatched else Outcome.APPLIED
         receipt.error = None
         receipt.applied_at = None if unmatched else now
         session.add(receipt)
+        await receipt_links.relink(session, receipt_id, receipt.outcome, numbers, receipt.body)
         return IngestResult(receipt.outcome, receipt.id, applied, tuple(unmatched))

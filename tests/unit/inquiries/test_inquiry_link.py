@@ -29,7 +29,7 @@ def test_the_customer_links_without_confirmation() -> None:
 
 
 def test_another_sender_needs_confirmation_and_is_named() -> None:
-    with pytest.raises(SenderMismatch, match="bob@example.net"):
+    with pytest.raises(SenderMismatch, match=r"bob@example\.net"):
         check_sender("bob@example.net", "ana@example.com", confirmed=False)
     assert (
         check_sender("bob@example.net", "ana@example.com", confirmed=True) is SenderCheck.CONFIRMED

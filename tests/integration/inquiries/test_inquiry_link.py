@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.integration.inquiries.conftest import Desk, iso
+from tests.integration.staff_helpers import staff_client
 
 
 async def unmatched(desk: Desk, sender: str) -> dict[str, Any]:
@@ -104,3 +105,45 @@ async def test_linking_raises_the_priority_from_the_order(desk: Desk) -> None:
     assert (linked["priority"], linked["priority_reason"]) == ("high", "open delay")
     # High: 60 minutes from the opening, not from the link.
     assert linked["targets"]["first_response"]["due_at"] == iso(desk.later(60))
+
+
+async def test_the_console_links_an_unmatched_inquiry_after_checking_the_sender(
+    desk: Desk,
+) -> None:
+    order = await desk.create_order()
+    number = order["order_number"]
+    opened = await unmatched(desk, "someone.else@example.net")
+    async with staff_client(desk.portal, role="agent") as agent:
+        queue = await agent.get("/support")
+        assert f'href="/support/inquiries/{opened["id"]}"' in queue.text
+        page = await agent.get(f"/support/inquiries/{opened['id']}")
+        assert page.status_code == 200
+        assert 'for="link-order-number">Order number</label>' in page.text
+        assert "someone.else@example.net" in page.text
+        path = f"/support/inquiries/{opened['id']}/order"
+        refused = await agent.post_form(path, {"order_number": number})
+        assert refused.status_code == 409
+        assert 'role="alert"' in refused.text and "not this order&#39;s customer" in refused.text
+        assert order["customer"]["email"] not in refused.text  # nothing of the order shown
+        assert (await desk.inquiry(opened["id"]))["order_number"] is None
+        linked = await agent.post_form(path, {"order_number": number, "confirm_sender": "yes"})
+        assert linked.status_code == 303
+        assert (
+            linked.headers["location"] == f"/support/orders/{number}#screen-inquiry-{opened['id']}"
+        )
+        after = await desk.inquiry(opened["id"])
+        assert after["order_number"] == number
+        logged = await interactions(desk, number)
+        assert [i["staff"] for i in logged if "linked" in i["summary"]] == [agent.email]
+        # The page of a linked inquiry is the order's screen.
+        moved = await agent.get(f"/support/inquiries/{opened['id']}")
+        assert moved.status_code == 303
+        missing = await agent.get("/support/inquiries/999999")
+        assert missing.status_code == 404
+        # Without the CSRF token nothing happens.
+        other = await unmatched(desk, order["customer"]["email"])
+        forged = await agent.client.post(
+            f"/support/inquiries/{other['id']}/order", data={"order_number": number}
+        )
+        assert forged.status_code == 403
+        assert (await desk.inquiry(other["id"]))["order_number"] is None

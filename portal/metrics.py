@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 
@@ -91,3 +93,8 @@ class Metrics:
         self.slow_consumers = Counter(
             "portal_ws_slow_consumers_total", "Sockets closed for falling behind", registry=r
         )
+
+    def count_sla_breaches(self, targets: Iterable[str]) -> None:
+        """Breaches whose SLA event this process inserted (and committed): each once."""
+        for target in targets:
+            self.sla_breaches.labels(target).inc()

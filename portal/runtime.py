@@ -124,18 +124,23 @@ class Runtime:
         await self._inquiries_after_commit(uow)
 
     async def _inquiries_after_commit(self, uow: UnitOfWork) -> None:
-        """Announce changed inquiries; raise priorities after order changes that may."""
+        """Count the breaches recorded, announce changed inquiries, raise priorities after order
+        changes that may."""
         from .services.inquiries import may_raise_priority, raise_after_order_changes
 
         changed = [i for i in uow.inquiries if i is not None]
         urgent = {p.order_number for p in uow.published if may_raise_priority(p.kind, p.status)}
+        self.metrics.count_sla_breaches(uow.sla_breaches)
         if urgent:
+            raised = self.new_uow()
             try:
                 changed += await raise_after_order_changes(
-                    self.db, self.new_uow, self.settings.sla_policy, self.clock(), urgent
+                    self.db, raised, self.settings.sla_policy, self.clock(), urgent
                 )
             except Exception:
                 log.exception("raising inquiry priorities after a change to %s failed", urgent)
+            else:
+                self.metrics.count_sla_breaches(raised.sla_breaches)
         if changed:
             await self.inquiry_bell.ring(changed)
 

@@ -50,6 +50,7 @@ from .web.reports_api import routes as report_routes
 from .web.review import routes as review_routes
 from .web.support import audit as support_audit
 from .web.support import delay_choice as support_delay_choice
+from .web.support import inquiry as support_inquiry
 from .web.support import reports as support_reports
 from .web.support import templates_admin as support_templates
 
@@ -283,6 +284,7 @@ def create_app(
         *support.routes,
         *screen.routes,
         *support_audit.routes,
+        *support_inquiry.routes,
         *support_delay_choice.routes,
         *support_reports.routes,
         *support_templates.routes,

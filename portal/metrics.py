@@ -77,6 +77,14 @@ class Metrics:
         self.hub_topics = Gauge(
             "portal_hub_topics", "Orders watched by at least one socket", registry=r
         )
+        self.ws_connect_work = Gauge(
+            "portal_ws_connect_work",
+            "Tracking-socket connects since start: link_lookups asked and link_queries run, "
+            "snapshot_reads and snapshots_shared (served from another socket's read), "
+            "refused_busy (closed with 1013: too many waiting)",
+            ["kind"],
+            registry=r,
+        )
         self.audit_findings = Gauge(
             "portal_audit_findings",
             "Open audit findings (as of this process's last check of the database)",

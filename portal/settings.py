@@ -76,6 +76,11 @@ class Settings:
     auto_migrate: bool = False
     # PORTAL_DISPATCHER=0: this server process sends no notifications.
     dispatcher: bool = True
+    # Tracking sockets joining: snapshot reads at once, sockets waiting for one (beyond: 1013),
+    # and how long a snapshot may serve later sockets of its order while nothing newer happened.
+    ws_catchup_concurrency: int = 16
+    ws_catchup_queue: int = 2000
+    ws_snapshot_reuse: float = 1.0
 
     @property
     def base_origin(self) -> str:
@@ -171,6 +176,32 @@ def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
         raise SettingsError(f"{name} must be a number of seconds, got {value!r}") from None
     if not 0 < seconds <= 3600:
         raise SettingsError(f"{name} must be between 0 and 3600 seconds, got {value!r}")
+    return seconds
+
+
+def _count(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    value = _optional(env, name)
+    if value is None:
+        return default
+    try:
+        count = int(value)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, got {value!r}") from None
+    if not low <= count <= high:
+        raise SettingsError(f"{name} must be between {low} and {high}, got {value!r}")
+    return count
+
+
+def _reuse_seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    value = _optional(env, name)
+    if value is None:
+        return default
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number of seconds, got {value!r}") from None
+    if not 0 <= seconds <= 60:
+        raise SettingsError(f"{name} must be between 0 (off) and 60 seconds, got {value!r}")
     return seconds
 
 
@@ -297,4 +328,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         inbound_address=_inbound_address(env),
         auto_migrate=_flag(env, "PORTAL_AUTO_MIGRATE", False),
         dispatcher=_flag(env, "PORTAL_DISPATCHER", True),
+        ws_catchup_concurrency=_count(env, "PORTAL_WS_CATCHUP_CONCURRENCY", 16, 1, 1000),
+        ws_catchup_queue=_count(env, "PORTAL_WS_CATCHUP_QUEUE", 2000, 0, 100_000),
+        ws_snapshot_reuse=_reuse_seconds(env, "PORTAL_WS_SNAPSHOT_REUSE", 1.0),
     )

@@ -77,7 +77,7 @@ class ReplyChannel:
     CHAT = "chat"
 
 
-_INTERACTION_CHANNEL = {
+INTERACTION_CHANNEL = {
     InquiryChannel.WEB: InteractionChannel.WEB,
     InquiryChannel.EMAIL: InteractionChannel.EMAIL,
     InquiryChannel.PHONE: InteractionChannel.PHONE,
@@ -154,7 +154,7 @@ async def open_inquiry(work: Work, new: NewInquiry, author: Author) -> Inquiry:
         value=priority.value, reason=reason,
     )  # fmt: skip
     if order is not None:
-        await _raise_from_order(work, inquiry, order)
+        await raise_from_order(work, inquiry, order)
     await _add_message(work, inquiry, order, body, Direction.INBOUND, new.channel, author,
                        inbound_mail_id=new.inbound_mail_id)  # fmt: skip
     await refresh(work, inquiry, opened=True)
@@ -227,7 +227,7 @@ async def set_state(work: Work, inquiry: Inquiry, state: InquiryState, author: A
         work.session,
         order,
         InteractionEntry(
-            channel=_INTERACTION_CHANNEL[InquiryChannel(inquiry.channel)],
+            channel=INTERACTION_CHANNEL[InquiryChannel(inquiry.channel)],
             direction=Direction.OUTBOUND,
             outcome=outcome,
             summary=f"Inquiry #{inquiry.id} set to {state.value}",
@@ -264,14 +264,14 @@ async def raise_priorities_for_order(work: Work, order: Order) -> list[int]:
     ).scalars()
     changed = []
     for inquiry in rows:
-        if await _raise_from_order(work, inquiry, order):
+        if await raise_from_order(work, inquiry, order):
             await refresh(work, inquiry)
             work.uow.inquiries.append(inquiry.id)
             changed.append(inquiry.id)
     return [i for i in changed if i is not None]
 
 
-async def _raise_from_order(work: Work, inquiry: Inquiry, order: Order) -> bool:
+async def raise_from_order(work: Work, inquiry: Inquiry, order: Order) -> bool:
     facts = await order_urgency(work.session, order, work.now)
     raised = raised_priority(Priority(inquiry.priority), facts)
     if raised is None:
@@ -323,7 +323,7 @@ async def _add_message(
         work.session,
         order,
         InteractionEntry(
-            channel=_INTERACTION_CHANNEL[channel],
+            channel=INTERACTION_CHANNEL[channel],
             direction=direction,
             outcome=InteractionOutcome.ANSWERED,
             summary=body[:500],

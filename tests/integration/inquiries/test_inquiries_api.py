@@ -220,6 +220,8 @@ async def test_the_openapi_document_has_the_inquiry_routes(desk: Desk) -> None:
         "/api/v1/inquiries/{inquiry_id}",
         "/api/v1/inquiries/{inquiry_id}/messages",
         "/api/v1/inquiries/{inquiry_id}/state",
+        "/api/v1/inquiries/{inquiry_id}/order",
     ):
         assert path in doc["paths"], path
     assert "InquiryCreate" in doc["components"]["schemas"]
+    assert "InquiryLink" in doc["components"]["schemas"]

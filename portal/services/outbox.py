@@ -160,16 +160,21 @@ def gate_notice(row: Notification, facts: NoticeFacts) -> Notice:
     )
 
 
-async def _context(
+async def notice_context(
     session: AsyncSession,
     settings: Settings,
     order: Order,
-    portal_url: str,
-    token_path: str,
-    shipment: Shipment | None,
-    delay: Delay | None,
+    link_path: str,
     today: date,
+    *,
+    shipment: Shipment | None = None,
+    delay: Delay | None = None,
 ) -> tuple[NoticeContext, NoticeFacts]:
+    """What a notice about ``order`` may say (its template's fields) and what it states (the
+    facts the accuracy gate checks): the notice's share link is ``link_path`` (``/t/...``), and
+    ``shipment`` and ``delay`` are the records the notice is about, if any. Used by the outbox,
+    inquiry replies and template previews alike."""
+    portal_url, token_path = settings.url(link_path), link_path
     items = (
         await session.execute(
             select(OrderItem)
@@ -316,15 +321,8 @@ async def enqueue_for_milestone(
     await session.flush()
     settings = notifier.settings
     current = await order_facts(session, order, now, link_valid=True)
-    ctx, shared = await _context(
-        session,
-        settings,
-        order,
-        settings.url(link.path()),
-        link.path(),
-        shipment,
-        delay,
-        current.today,
+    ctx, shared = await notice_context(
+        session, settings, order, link.path(), current.today, shipment=shipment, delay=delay
     )
     templates = await notifier.templates(session)
     assert order.id is not None

@@ -32,7 +32,7 @@ from ..notify.templates import (
     read_directory,
 )
 from ..settings import Settings
-from .outbox import _context as notice_context
+from .outbox import notice_context
 
 SHIPPED_BY = "shipped with the portal"
 
@@ -147,9 +147,8 @@ async def preview_context(
         .scalars()
         .first()
     )
-    path = "/t/preview-link"
     ctx, _ = await notice_context(
-        session, settings, order, settings.url(path), path, shipment, delay, today
+        session, settings, order, "/t/preview-link", today, shipment=shipment, delay=delay
     )
     return ctx
 

@@ -7,7 +7,9 @@ receipt by an indexed lookup instead of scanning bodies.
 
 from __future__ import annotations
 
-from sqlalchemy import delete, insert
+from typing import Any
+
+from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..domain.receipt_numbers import receipt_numbers
@@ -36,3 +38,10 @@ async def relink(
         delete(RECEIPT_TRACKING).where(RECEIPT_TRACKING.c.receipt_id == receipt_id)
     )
     await link(session, receipt_id, outcome, tracking_numbers, body)
+
+
+def receipts_about(tracking_number: str) -> Any:
+    """A subquery: the ids of the receipts about ``tracking_number`` (an index lookup)."""
+    return select(RECEIPT_TRACKING.c.receipt_id).where(
+        RECEIPT_TRACKING.c.tracking_number == tracking_number
+    )

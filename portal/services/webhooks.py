@@ -119,7 +119,7 @@ async def apply_unmatched(
         select(WebhookReceipt)
         .where(
             col(WebhookReceipt.outcome) == Outcome.UNMATCHED,
-            col(WebhookReceipt.tracking_numbers).contains(f",{shipment.tracking_number},"),
+            col(WebhookReceipt.id).in_(receipt_links.receipts_about(shipment.tracking_number)),
         )
         .order_by(col(WebhookReceipt.id))
     )

@@ -164,3 +164,15 @@ async def test_the_migration_links_receipts_stored_before_it(database_url: str) 
         ]
     finally:
         await db.dispose()
+
+
+async def test_a_number_past_the_column_cut_is_applied_once_its_shipment_is_registered(
+    portal: Portal,
+) -> None:
+    mine = "ZZ00000000000002"
+    others = [f"AB{n:014d}" for n in range(79)]
+    events = [_event(portal, n) for n in [*others, mine]]
+    assert await _post(portal, {"events": events}) == 202  # no shipment has any of them yet
+    number = await _order_with(portal, mine)
+    order = (await portal.get(f"/api/v1/orders/{number}")).json()
+    assert order["status"] == "in_transit"  # the kept update was applied

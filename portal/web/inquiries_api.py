@@ -180,8 +180,9 @@ async def link_order(request: Request) -> Response:
     inquiry_id = _inquiry_id(request)
 
     async def handler(session: AsyncSession, uow: UnitOfWork) -> tuple[int, dict[str, Any]]:
-        inquiry = await _locked_inquiry(session, inquiry_id)
+        # The order first, then the inquiry: the order of locks every other writer keeps.
         order = await lock_order(session, data.order_number)
+        inquiry = await _locked_inquiry(session, inquiry_id)
         work = service.Work(session, uow, runtime.settings.sla_policy, runtime.clock())
         author = await _author(session, data.staff, key.name)
         check = await link_to_order(work, inquiry, order, author, confirmed=data.confirm_sender)

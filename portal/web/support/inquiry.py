@@ -1,5 +1,6 @@
 """`GET /support/inquiries/{id}`: an unmatched inquiry (about no known order) on a page of its
-own, with the control that links it to its order (`POST /support/inquiries/{id}/order`).
+own, with the control that links it to its order (`POST /support/inquiries/{id}/order`), an
+answer told on the phone or in a chat, and its state (an email answer needs the order first).
 
 An inquiry about an order lives on the order's screen: its page redirects there. Linking checks
 the sender against the order's customer before anything of the order is shown: a different
@@ -14,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from ...domain.inquiries import InquiryState
 from ...errors import NotFound, PortalError, ValidationFailed
 from ...models_inquiries import Inquiry
 from ...services import inquiries as service
@@ -40,11 +42,14 @@ def _page(
     status: int = 200,
     error: PortalError | None = None,
     typed: str = "",
+    done: str | None = None,
 ) -> Response:
     return staff.render(
         "support/inquiry.html",
         {
             "inquiry": inquiry,
+            "done": done,
+            "states": [s.value for s in InquiryState],
             "error": error.message if error else None,
             "mismatch": error is not None and error.code == "sender_mismatch",
             "typed": typed,
@@ -61,6 +66,19 @@ def _missing(staff: StaffContext) -> Response:
     )
 
 
+async def refused_on_page(
+    request: Request, staff: StaffContext, inquiry_id: int, exc: PortalError, *, typed: str = ""
+) -> Response:
+    """An action on an unmatched inquiry was refused: its page again, with the reason."""
+    current = await _detail(request.app.state.runtime, inquiry_id)
+    if current is None:
+        return _missing(staff)
+    return _page(staff, current, status=exc.status_code, error=exc, typed=typed)
+
+
+DONE = {"replied": "The answer was recorded.", "inquiry-state": "The inquiry was updated."}
+
+
 @staff_page()
 async def inquiry_page(request: Request, staff: StaffContext) -> Response:
     inquiry = await _detail(request.app.state.runtime, int(request.path_params["inquiry_id"]))
@@ -69,7 +87,7 @@ async def inquiry_page(request: Request, staff: StaffContext) -> Response:
     if inquiry["order_number"]:
         target = SCREEN.format(number=inquiry["order_number"], id=inquiry["id"])
         return RedirectResponse(target, status_code=303)
-    return _page(staff, inquiry)
+    return _page(staff, inquiry, done=DONE.get(request.query_params.get("done", "")))
 
 
 @staff_page()
@@ -84,20 +102,17 @@ async def link_order(request: Request, staff: StaffContext) -> Response:
         if not number:
             raise ValidationFailed("give the order number")
         async with runtime.db.write() as session:
+            order = await lock_order(session, number)  # the order first, as other writers
             inquiry = await session.get(Inquiry, inquiry_id, with_for_update=True)
             if inquiry is None:
                 raise NotFound("no such inquiry")
-            order = await lock_order(session, number)
             work = service.Work(session, uow, runtime.settings.sla_policy, runtime.clock())
             author = service.Author(staff.name, staff.user.id)
             confirmed = fields.get("confirm_sender") == "yes"
             await link_to_order(work, inquiry, order, author, confirmed=confirmed)
             ring_after_commit(uow, order)
     except PortalError as exc:
-        current = await _detail(runtime, inquiry_id)
-        if current is None:
-            return _missing(staff)
-        return _page(staff, current, status=exc.status_code, error=exc, typed=number)
+        return await refused_on_page(request, staff, inquiry_id, exc, typed=number)
     await runtime.after_commit(uow)
     return RedirectResponse(SCREEN.format(number=order.order_number, id=inquiry_id), 303)
 

@@ -55,3 +55,16 @@ async def test_a_customer_message_after_the_due_time_counts_its_breach(desk: Des
     )
     assert len(await desk.events(opened["id"], "breach")) == 1
     assert await breaches_counted(desk, "first_response") == 1.0
+
+
+async def test_a_reply_sent_after_the_due_time_is_counted_by_the_dispatcher(desk: Desk) -> None:
+    order = await desk.create_order()
+    opened = await desk.ask(order["order_number"], priority="urgent")  # 30 minutes
+    desk.clock.advance(minutes=10)
+    await desk.reply(opened["id"], "Looking into it now.")  # typed in time, not sent yet
+    desk.clock.advance(minutes=25)
+    await desk.drain(desk.dispatcher(metrics=desk.portal.runtime.metrics))
+    after = await desk.inquiry(opened["id"])
+    assert after["targets"]["first_response"]["state"] == "breached"
+    assert len(await desk.events(opened["id"], "breach")) == 1
+    assert await breaches_counted(desk, "first_response") == 1.0

@@ -147,3 +147,31 @@ async def test_the_console_links_an_unmatched_inquiry_after_checking_the_sender(
         )
         assert forged.status_code == 403
         assert (await desk.inquiry(other["id"]))["order_number"] is None
+
+
+async def test_an_unmatched_inquiry_is_answered_by_phone_and_resolved_on_its_page(
+    desk: Desk,
+) -> None:
+    opened = await unmatched(desk, "nobody.we.know@example.net")
+    page = f"/support/inquiries/{opened['id']}"
+    async with staff_client(desk.portal, role="agent") as agent:
+        answered = await agent.post_form(
+            page + "/reply", {"body": "Called back: it was a wrong number.", "via": "phone"}
+        )
+        assert answered.status_code == 303
+        assert answered.headers["location"] == page + "?done=replied"
+        shown = await agent.get(answered.headers["location"])
+        assert "The answer was recorded." in shown.text
+        assert "Called back: it was a wrong number." in shown.text
+        # By email it needs an order: refused on the same page, nothing recorded.
+        refused = await agent.post_form(page + "/reply", {"body": "Hi", "via": "outbox"})
+        assert refused.status_code == 409
+        assert 'role="alert"' in refused.text and "Link to an order" in refused.text
+        resolved = await agent.post_form(page + "/state", {"state": "resolved"})
+        assert resolved.headers["location"] == page + "?done=inquiry-state"
+    after = await desk.inquiry(opened["id"])
+    assert after["state"] == "resolved"
+    assert after["targets"]["first_response"]["state"] == "met"
+    assert [m["body"] for m in after["messages"] if m["direction"] == "outbound"] == [
+        "Called back: it was a wrong number."
+    ]

@@ -42,6 +42,7 @@ from portal.domain.business_time import BusinessCalendar, OpeningHours  # noqa: 
 from portal.domain.inquiries import Priority, SlaEventKind  # noqa: E402
 from portal.domain.sla import DEFAULT_TARGETS, SlaPolicy, Targets  # noqa: E402
 from portal.mail_in import start_mail_in  # noqa: E402
+from portal.metrics import Metrics  # noqa: E402
 from portal.models import Order, table_of  # noqa: E402
 from portal.models_inquiries import InboundMail, Inquiry, SlaEvent  # noqa: E402
 from portal.services.inquiry_views import QueueFilter, queue  # noqa: E402
@@ -113,7 +114,7 @@ async def bench_breach(db: Database, count: int, instance: str) -> None:
         await session.execute(insert(table_of(Inquiry)), rows)
     bell = InquiryBell(None, instance)
     await bell.start()
-    watcher = BreachWatcher(db, POLICY, lambda: datetime.now(UTC), bell)
+    watcher = BreachWatcher(db, POLICY, lambda: datetime.now(UTC), bell, Metrics())
     task = asyncio.create_task(watcher.run())
     await asyncio.sleep((due - datetime.now(UTC)).total_seconds() + 10)
     task.cancel()

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from carriers.base import (
+    Location,
     ParsedWebhook,
     PayloadError,
     SignatureError,
@@ -150,6 +151,19 @@ class EasyPostAdapter:
         return ParsedWebhook(dedupe_key=event_id, updates=_tracker_updates(tracker, fallback_time))
 
 
+def _location(detail: JsonObject, where: str) -> Location | None:
+    """A checkpoint's place, or None when the checkpoint names none."""
+    place = optional_object(detail.get("tracking_location"), f"{where}.tracking_location")
+    if place is None:
+        return None
+    return make_location(
+        city=optional_str(place.get("city"), f"{where}.tracking_location.city"),
+        region=optional_str(place.get("state"), f"{where}.tracking_location.state"),
+        postal_code=optional_str(place.get("zip"), f"{where}.tracking_location.zip"),
+        country=optional_str(place.get("country"), f"{where}.tracking_location.country"),
+    )
+
+
 def _tracker_updates(tracker: JsonObject, fallback_time: str | None) -> tuple[TrackingUpdate, ...]:
     tracking_number = required_str(tracker.get("tracking_code"), "result.tracking_code")
     carrier = required_str(tracker.get("carrier"), "result.carrier").lower()
@@ -166,15 +180,7 @@ def _tracker_updates(tracker: JsonObject, fallback_time: str | None) -> tuple[Tr
         raw_detail = optional_str(detail.get("status_detail"), f"{where}.status_detail")
         message = optional_str(detail.get("message"), f"{where}.message")
         status, reason = settle(*map_status(raw_status, raw_detail), message, raw_detail)
-        place = optional_object(detail.get("tracking_location"), f"{where}.tracking_location")
-        location = None
-        if place is not None:
-            location = make_location(
-                city=optional_str(place.get("city"), f"{where}.tracking_location.city"),
-                region=optional_str(place.get("state"), f"{where}.tracking_location.state"),
-                postal_code=optional_str(place.get("zip"), f"{where}.tracking_location.zip"),
-                country=optional_str(place.get("country"), f"{where}.tracking_location.country"),
-            )
+        location = _location(detail, where)
         updates.append(
             TrackingUpdate(
                 tracking_number=tracking_number,

@@ -14,7 +14,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Mount
+from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -50,6 +50,7 @@ from .web.reports_api import routes as report_routes
 from .web.review import routes as review_routes
 from .web.support import audit as support_audit
 from .web.support import delay_choice as support_delay_choice
+from .web.support import inquiry as support_inquiry
 from .web.support import reports as support_reports
 from .web.support import templates_admin as support_templates
 
@@ -226,37 +227,13 @@ def create_app(
         install_redaction()
         db = Database(settings.database_url, busy_timeout=settings.db_busy_timeout)
         try:
-            if not await db.is_migrated():
-                if not settings.auto_migrate:
-                    raise NotMigrated(
-                        "the database is not migrated to the latest schema: run `portal migrate` "
-                        "(or start with `portal serve --migrate`)"
-                    )
-                await db.migrate()
+            await _ensure_migrated(db, settings)
             runtime = build_runtime(settings, db, make_environment(), clock)
-            await runtime.broker.start()
-            await runtime.inquiry_bell.start()
-            tasks = [
-                asyncio.create_task(task.run(runtime), name=task.name)
-                for task in BACKGROUND_TASKS
-                if task.enabled(runtime)
-            ]
-            app.state.runtime = runtime
-            holder["runtime"] = runtime
-            collector = tuned_collector() if freeze_heap else nullcontext()
-            try:
-                with collector:
+            async with _running(runtime):
+                app.state.runtime = runtime
+                holder["runtime"] = runtime
+                with tuned_collector() if freeze_heap else nullcontext():
                     yield
-            finally:
-                await runtime.screen_hub.close_all(1012)
-                await runtime.hub.close_all(1012)
-                for task in tasks:
-                    task.cancel()
-                for task in tasks:
-                    with suppress(asyncio.CancelledError, Exception):
-                        await task
-                await runtime.inquiry_bell.stop()
-                await runtime.broker.stop()
         finally:
             await db.dispose()
 
@@ -264,7 +241,60 @@ def create_app(
         runtime = holder.get("runtime")
         return runtime.metrics if runtime else None
 
-    routes = [
+    link_guard = LinkGuard()
+    app = Starlette(
+        routes=_routes(),
+        lifespan=lifespan,
+        exception_handlers=HANDLERS,
+        middleware=[
+            Middleware(SecurityHeaders, metrics_of=metrics_of),
+            Middleware(LinkGuardMiddleware, guard=link_guard),
+            Middleware(BodyDeadline, seconds=settings.body_timeout),
+        ],
+    )
+    app.state.link_guard = link_guard
+    return app
+
+
+async def _ensure_migrated(db: Database, settings: Settings) -> None:
+    """Migrate when the settings allow it; refuse to start on an unmigrated database otherwise."""
+    if await db.is_migrated():
+        return
+    if not settings.auto_migrate:
+        raise NotMigrated(
+            "the database is not migrated to the latest schema: run `portal migrate` "
+            "(or start with `portal serve --migrate`)"
+        )
+    await db.migrate()
+
+
+@asynccontextmanager
+async def _running(runtime: Runtime) -> AsyncIterator[None]:
+    """The broker, the inquiry bell and the background tasks, for as long as the app runs;
+    on the way out the open sockets are closed (1012: restarting) and everything stopped."""
+    await runtime.broker.start()
+    await runtime.inquiry_bell.start()
+    tasks = [
+        asyncio.create_task(task.run(runtime), name=task.name)
+        for task in BACKGROUND_TASKS
+        if task.enabled(runtime)
+    ]
+    try:
+        yield
+    finally:
+        await runtime.screen_hub.close_all(1012)
+        await runtime.hub.close_all(1012)
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with suppress(asyncio.CancelledError, Exception):
+                await task
+        await runtime.inquiry_bell.stop()
+        await runtime.broker.stop()
+
+
+def _routes() -> list[BaseRoute]:
+    return [
         *ops.routes,
         *api.routes,
         *inquiries_api.routes,
@@ -283,24 +313,12 @@ def create_app(
         *support.routes,
         *screen.routes,
         *support_audit.routes,
+        *support_inquiry.routes,
         *support_delay_choice.routes,
         *support_reports.routes,
         *support_templates.routes,
         Mount("/static", app=StaticFiles(directory=str(static_dir())), name="static"),
     ]
-    link_guard = LinkGuard()
-    app = Starlette(
-        routes=routes,
-        lifespan=lifespan,
-        exception_handlers=HANDLERS,
-        middleware=[
-            Middleware(SecurityHeaders, metrics_of=metrics_of),
-            Middleware(LinkGuardMiddleware, guard=link_guard),
-            Middleware(BodyDeadline, seconds=settings.body_timeout),
-        ],
-    )
-    app.state.link_guard = link_guard
-    return app
 
 
 Handler = Callable[[Request], Awaitable[Response]]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 
@@ -75,6 +77,14 @@ class Metrics:
         self.hub_topics = Gauge(
             "portal_hub_topics", "Orders watched by at least one socket", registry=r
         )
+        self.ws_connect_work = Gauge(
+            "portal_ws_connect_work",
+            "Tracking-socket connects since start: link_lookups asked and link_queries run, "
+            "snapshot_reads and snapshots_shared (served from another socket's read), "
+            "refused_busy (closed with 1013: too many waiting)",
+            ["kind"],
+            registry=r,
+        )
         self.audit_findings = Gauge(
             "portal_audit_findings",
             "Open audit findings (as of this process's last check of the database)",
@@ -83,3 +93,8 @@ class Metrics:
         self.slow_consumers = Counter(
             "portal_ws_slow_consumers_total", "Sockets closed for falling behind", registry=r
         )
+
+    def count_sla_breaches(self, targets: Iterable[str]) -> None:
+        """Breaches whose SLA event this process inserted (and committed): each once."""
+        for target in targets:
+            self.sla_breaches.labels(target).inc()

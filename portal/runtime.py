@@ -19,6 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from realtime.admission import Admission
+from realtime.batch import Batcher
 from realtime.broker import Broker, BrokerUnavailable
 from realtime.follower import create_follower_hub
 from realtime.hub import Hub, create_hub
@@ -30,11 +32,12 @@ from .models import Order, Shipment
 from .publisher import Publisher
 from .services.dispatch import Dispatcher, in_process_dispatcher
 from .services.inquiry_watch import BreachWatcher, InquiryBell
+from .services.links import LinkTarget
 from .services.outbox import Notifier
 from .services.timeline import UnitOfWork, order_channel
 from .services.webhooks import apply_unmatched
 from .settings import Settings
-from .web.live import LinkWatch, OrderFeed
+from .web.live import LinkWatch, OrderFeed, link_lookups
 from .web.ratelimit import RateLimiter
 from .web.render import LiveRenderer
 from .web.screen.feed import ScreenFeed
@@ -58,6 +61,8 @@ class Runtime:
     screen_hub: Hub
     screen_feed: ScreenFeed
     link_watch: LinkWatch
+    # The tracking socket's share-link look-ups: concurrent connects share one query.
+    link_lookups: Batcher[str, LinkTarget]
     notifier: Notifier
     # The in-process notification dispatcher; None when this process sends nothing.
     dispatcher: Dispatcher | None
@@ -119,18 +124,23 @@ class Runtime:
         await self._inquiries_after_commit(uow)
 
     async def _inquiries_after_commit(self, uow: UnitOfWork) -> None:
-        """Announce changed inquiries; raise priorities after order changes that may."""
+        """Count the breaches recorded, announce changed inquiries, raise priorities after order
+        changes that may."""
         from .services.inquiries import may_raise_priority, raise_after_order_changes
 
         changed = [i for i in uow.inquiries if i is not None]
         urgent = {p.order_number for p in uow.published if may_raise_priority(p.kind, p.status)}
+        self.metrics.count_sla_breaches(uow.sla_breaches)
         if urgent:
+            raised = self.new_uow()
             try:
                 changed += await raise_after_order_changes(
-                    self.db, self.new_uow, self.settings.sla_policy, self.clock(), urgent
+                    self.db, raised, self.settings.sla_policy, self.clock(), urgent
                 )
             except Exception:
                 log.exception("raising inquiry priorities after a change to %s failed", urgent)
+            else:
+                self.metrics.count_sla_breaches(raised.sla_breaches)
         if changed:
             await self.inquiry_bell.ring(changed)
 
@@ -144,6 +154,11 @@ class Runtime:
         stats = self.hub.stats()
         self.metrics.websockets.set(stats.get("viewers", 0))
         self.metrics.hub_topics.set(stats.get("topics", 0))
+        work = self.metrics.ws_connect_work
+        for kind in ("snapshot_reads", "snapshots_shared", "refused_busy"):
+            work.labels(kind).set(stats.get(kind, 0))
+        work.labels("link_lookups").set(self.link_lookups.keys)
+        work.labels("link_queries").set(self.link_lookups.queries)
 
 
 @dataclass(frozen=True)
@@ -161,7 +176,13 @@ def build_runtime(settings: Settings, db: Database, env: Environment, clock: Clo
     renderer = LiveRenderer(env)
     feed = OrderFeed(settings, db, renderer)
     hub_channel = partial(order_channel, settings.instance)
-    hub = create_hub(settings.redis_url, feed, channel_for=hub_channel)
+    hub = create_hub(
+        settings.redis_url,
+        feed,
+        channel_for=hub_channel,
+        snapshot_reuse=settings.ws_snapshot_reuse,
+        admission=Admission(settings.ws_catchup_concurrency, settings.ws_catchup_queue),
+    )
     inquiry_bell = InquiryBell(settings.redis_url, settings.instance)
     dispatcher = (
         in_process_dispatcher(settings, clock, metrics, hub.broker, db, inquiry_bell)
@@ -182,6 +203,7 @@ def build_runtime(settings: Settings, db: Database, env: Environment, clock: Clo
         screen_hub=create_follower_hub(hub, screen_feed, channel_for=hub_channel),
         screen_feed=screen_feed,
         link_watch=LinkWatch(),
+        link_lookups=link_lookups(db),
         notifier=Notifier.from_settings(settings),
         dispatcher=dispatcher,
         inquiry_bell=inquiry_bell,

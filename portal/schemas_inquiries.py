@@ -47,5 +47,14 @@ class InquiryStateChange(_Input):
     state: InquiryState
 
 
+class InquiryLink(_Input):
+    """Link an unmatched inquiry to an order. When the inquiry's sender is not the order's
+    customer the answer is 409 ``sender_mismatch`` unless ``confirm_sender`` is true."""
+
+    order_number: str = Field(pattern=ORDER_NUMBER_PATTERN)
+    confirm_sender: bool = False
+    staff: str | None = Field(default=None, max_length=320)
+
+
 class InquiryAssign(_Input):
     assignee: str | None = Field(default=None, max_length=320)

@@ -76,6 +76,11 @@ class Settings:
     auto_migrate: bool = False
     # PORTAL_DISPATCHER=0: this server process sends no notifications.
     dispatcher: bool = True
+    # Tracking sockets joining: snapshot reads at once, sockets waiting for one (beyond: 1013),
+    # and how long a snapshot may serve later sockets of its order while nothing newer happened.
+    ws_catchup_concurrency: int = 16
+    ws_catchup_queue: int = 2000
+    ws_snapshot_reuse: float = 1.0
 
     @property
     def base_origin(self) -> str:
@@ -174,6 +179,32 @@ def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
     return seconds
 
 
+def _count(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    value = _optional(env, name)
+    if value is None:
+        return default
+    try:
+        count = int(value)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, got {value!r}") from None
+    if not low <= count <= high:
+        raise SettingsError(f"{name} must be between {low} and {high}, got {value!r}")
+    return count
+
+
+def _reuse_seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    value = _optional(env, name)
+    if value is None:
+        return default
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number of seconds, got {value!r}") from None
+    if not 0 <= seconds <= 60:
+        raise SettingsError(f"{name} must be between 0 (off) and 60 seconds, got {value!r}")
+    return seconds
+
+
 def _shop_timezone(env: Mapping[str, str]) -> str:
     value = _optional(env, "PORTAL_SHOP_TIMEZONE") or "UTC"
     try:
@@ -234,41 +265,57 @@ def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
     raise SettingsError(f"{name} must be 1 or 0, got {value!r}")
 
 
+def _optional_url(env: Mapping[str, str], name: str, schemes: tuple[str, ...]) -> str | None:
+    value = _optional(env, name)
+    if value is not None:
+        _check_scheme(name, value, schemes)
+    return value
+
+
+def _optional_http_url(env: Mapping[str, str], name: str) -> str | None:
+    value = _optional(env, name)
+    if value is not None:
+        _check_http_url(name, value)
+    return value
+
+
+def _instance(env: Mapping[str, str]) -> str:
+    instance = _optional(env, "PORTAL_INSTANCE") or DEFAULT_INSTANCE
+    if not _INSTANCE_NAME.match(instance):
+        raise SettingsError("PORTAL_INSTANCE may hold only letters, digits, '.', '_' and '-'")
+    return instance
+
+
+def _warn_generated_key(instance_dir: Path) -> None:
+    """Once per process: production must set its own key."""
+    if _warned:
+        return
+    _warned.append(True)
+    log.warning(
+        "PORTAL_SECRET_KEY is not set: using a generated key kept in %s; "
+        "set PORTAL_SECRET_KEY in production",
+        instance_dir / _SECRET_FILE,
+    )
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Read and validate the settings; raises SettingsError with a clear message."""
     env = os.environ if env is None else env
     instance_dir = Path(env.get("PORTAL_INSTANCE_DIR", "instance")).resolve()
     base_url = _optional(env, "PORTAL_BASE_URL") or DEFAULT_BASE_URL
     _check_http_url("PORTAL_BASE_URL", base_url)
-    redis_url = _optional(env, "PORTAL_REDIS_URL")
-    if redis_url is not None:
-        _check_scheme("PORTAL_REDIS_URL", redis_url, REDIS_SCHEMES)
-    smtp_url = _optional(env, "PORTAL_SMTP_URL")
-    if smtp_url is not None:
-        _check_scheme("PORTAL_SMTP_URL", smtp_url, SMTP_SCHEMES)
-    sms_url = _optional(env, "PORTAL_SMS_URL")
-    if sms_url is not None:
-        _check_http_url("PORTAL_SMS_URL", sms_url)
-    voice_url = _optional(env, "PORTAL_VOICE_URL")
-    if voice_url is not None:
-        _check_http_url("PORTAL_VOICE_URL", voice_url)
-    instance = _optional(env, "PORTAL_INSTANCE") or DEFAULT_INSTANCE
-    if not _INSTANCE_NAME.match(instance):
-        raise SettingsError("PORTAL_INSTANCE may hold only letters, digits, '.', '_' and '-'")
+    redis_url = _optional_url(env, "PORTAL_REDIS_URL", REDIS_SCHEMES)
+    smtp_url = _optional_url(env, "PORTAL_SMTP_URL", SMTP_SCHEMES)
+    sms_url = _optional_http_url(env, "PORTAL_SMS_URL")
+    voice_url = _optional_http_url(env, "PORTAL_VOICE_URL")
+    instance = _instance(env)
     rules_file = _optional(env, "PORTAL_NOTIFICATION_RULES")
-    review_url = _optional(env, "PORTAL_REVIEW_URL")
-    if review_url is not None:
-        _check_http_url("PORTAL_REVIEW_URL", review_url)
+    review_url = _optional_http_url(env, "PORTAL_REVIEW_URL")
     shop_timezone = _shop_timezone(env)
     database_url = _database_url(env, instance_dir)
     secret_key, generated = _secret_key(env, instance_dir)
-    if generated and not _warned:
-        _warned.append(True)
-        log.warning(
-            "PORTAL_SECRET_KEY is not set: using a generated key kept in %s; "
-            "set PORTAL_SECRET_KEY in production",
-            instance_dir / _SECRET_FILE,
-        )
+    if generated:
+        _warn_generated_key(instance_dir)
     return Settings(
         database_url=database_url,
         secret_key=secret_key,
@@ -297,4 +344,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         inbound_address=_inbound_address(env),
         auto_migrate=_flag(env, "PORTAL_AUTO_MIGRATE", False),
         dispatcher=_flag(env, "PORTAL_DISPATCHER", True),
+        ws_catchup_concurrency=_count(env, "PORTAL_WS_CATCHUP_CONCURRENCY", 16, 1, 1000),
+        ws_catchup_queue=_count(env, "PORTAL_WS_CATCHUP_QUEUE", 2000, 0, 100_000),
+        ws_snapshot_reuse=_reuse_seconds(env, "PORTAL_WS_SNAPSHOT_REUSE", 1.0),
     )

@@ -3,7 +3,13 @@
 Flow for one topic (say, one order):
 
 - The first viewer subscribes the topic's broker channel, *then* takes a snapshot, so anything
-  committed after the snapshot rings the doorbell. Every viewer gets its own snapshot first.
+  committed after the snapshot rings the doorbell. Every viewer gets a snapshot first.
+- Snapshots are shared: viewers joining a topic at the same moment wait for one read of the
+  source (single flight), and a snapshot stays reusable for ``snapshot_reuse`` seconds while
+  nothing newer has been broadcast on its topic. A viewer never gets a snapshot older than a
+  frame broadcast before it joined (it would miss that frame); it reads again instead.
+- New reads of the source are admitted by an :class:`realtime.admission.Admission`: a viewer
+  that would wait behind too many others is closed with 1013 (try again later).
 - Each published message carries a sequence number. The hub keeps the topic's last broadcast
   ``seq``: an older or equal one is a duplicate and dropped, the next one is rendered from the
   message, a jump (a message lost by pub/sub) is repaired from the source, i.e. the database.
@@ -27,6 +33,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any, Protocol
 
+from realtime.admission import Admission, Busy
 from realtime.broker import Broker
 from realtime.eager import start_eagerly
 from realtime.shared import SharedBroker
@@ -48,6 +55,9 @@ _COUNTERS = (
     "send_failed",  # viewers removed because sending to them raised
     "errors",  # failed source calls (retried later)
     "ignored",  # messages for channels nobody here watches
+    "snapshot_reads",  # source.snapshot calls (viewers sharing one read count once)
+    "snapshots_shared",  # snapshots served from another viewer's read
+    "refused_busy",  # viewers closed with 1013 at join: too many catch-up reads waiting
 )
 
 
@@ -111,9 +121,21 @@ class _Member:
         return not self.ready or self.sender is not None
 
 
+class _Flight:
+    """One read of a topic's snapshot that every viewer asking meanwhile waits for."""
+
+    __slots__ = ("basis", "taken", "task")
+
+    def __init__(self, basis: int, task: asyncio.Task[Frame]) -> None:
+        self.basis = basis  # the topic's last broadcast seq when the read began: it has that
+        self.task = task
+        self.taken = 0.0  # loop time the read finished (set then)
+
+
 class _Topic:
     __slots__ = (
         "channel",
+        "flight",
         "inbox",
         "last_seq",
         "members",
@@ -133,6 +155,8 @@ class _Topic:
         self.worker: asyncio.Task[None] | None = None
         self.retry: asyncio.TimerHandle | None = None
         self.retry_delay = 0.0
+        # The newest snapshot read (in flight, or done and maybe still reusable).
+        self.flight: _Flight | None = None
 
 
 class Hub:
@@ -152,9 +176,13 @@ class Hub:
         close_timeout: float = 5.0,
         retry_initial: float = 1.0,
         retry_max: float = 30.0,
+        snapshot_reuse: float = 0.0,
+        admission: Admission | None = None,
     ) -> None:
         if queue_limit < 1 or inbox_limit < 1:
             raise ValueError("queue_limit and inbox_limit must be at least 1")
+        if snapshot_reuse < 0:
+            raise ValueError("snapshot_reuse must be >= 0")
         self._broker = broker
         self._source = source
         self._channel_for = channel_for
@@ -163,6 +191,8 @@ class Hub:
         self._close_timeout = close_timeout
         self._retry_initial = retry_initial
         self._retry_max = retry_max
+        self._snapshot_reuse = snapshot_reuse
+        self._admission = admission or Admission(limit=1_000_000, queue=0)
         self._topics: dict[str, _Topic] = {}  # by channel
         self._counts = dict.fromkeys(_COUNTERS, 0)
         self._background: set[asyncio.Task[None]] = set()
@@ -337,9 +367,18 @@ class Hub:
         # Joined before the snapshot is read, so frames broadcast meanwhile are queued (and
         # skipped later if the snapshot had them) rather than missed.
         entry.members.add(member)
+        joined = -1 if entry.last_seq is None else entry.last_seq  # broadcast before it joined
         try:
             await self._broker.subscribe(channel)
-            seq, data = await self._snapshot(entry, topic)
+            try:
+                seq, data = await self._snapshot(entry, topic, joined)
+            except Busy:
+                self._counts["refused_busy"] += 1
+                member.closing = CLOSE_TRY_AGAIN_LATER
+                entry.members.discard(member)
+                await self._close_quietly(viewer, CLOSE_TRY_AGAIN_LATER)
+                yield
+                return
             if member.closing is None:
                 await viewer.send(data)
                 member.last_seq = seq
@@ -355,17 +394,65 @@ class Hub:
         finally:
             await self._leave(entry, member)
 
-    async def _snapshot(self, entry: _Topic, topic: str) -> tuple[int, bytes]:
-        """A snapshot for a joining viewer (seq, data); the topic's baseline if it has none."""
-        snapshot = await self._source.snapshot(topic)
-        if entry.last_seq is not None and snapshot.seq < entry.last_seq:
-            # Another viewer's newer snapshot became the baseline while ours was read, so
-            # the frames in between will never be broadcast: read again, now as new.
-            snapshot = await self._source.snapshot(topic)
+    async def _snapshot(self, entry: _Topic, topic: str, joined: int) -> tuple[int, bytes]:
+        """A snapshot for a viewer that joined when ``joined`` was the newest seq broadcast
+        (-1: none yet); it becomes the topic's baseline if it has none. Raises Busy."""
+        snapshot = await self._shared_snapshot(entry, topic)
+        if snapshot.seq < joined:
+            # Older than a frame broadcast before this viewer joined (a store lagging behind
+            # the broadcast), so the frames in between would never reach it: read again.
+            if entry.flight is not None and entry.flight.task.done():
+                entry.flight = None
+            snapshot = await self._shared_snapshot(entry, topic)
         if entry.last_seq is None:
             entry.last_seq = snapshot.seq
             self._kick(entry)
         return snapshot.seq, snapshot.data
+
+    async def _shared_snapshot(self, entry: _Topic, topic: str) -> Frame:
+        """The snapshot of a read in flight or just done that has every frame broadcast so
+        far, else of a new read (admitted first: Busy when too many wait)."""
+        flight = entry.flight
+        if flight is not None and self._usable(entry, flight):
+            self._counts["snapshots_shared"] += 1
+            return await asyncio.shield(flight.task)
+        async with self._admission.slot():
+            flight = entry.flight  # another viewer may have started one while this one waited
+            if flight is not None and self._usable(entry, flight):
+                self._counts["snapshots_shared"] += 1
+            else:
+                flight = self._start_read(entry, topic)
+            return await asyncio.shield(flight.task)
+
+    def _usable(self, entry: _Topic, flight: _Flight) -> bool:
+        newest = -1 if entry.last_seq is None else entry.last_seq
+        task = flight.task
+        if not task.done():
+            # One that began before a frame broadcast since may lack it.
+            return flight.basis >= newest
+        if task.cancelled() or task.exception() is not None:
+            return False
+        fresh = asyncio.get_running_loop().time() - flight.taken < self._snapshot_reuse
+        return fresh and task.result().seq >= newest
+
+    def _start_read(self, entry: _Topic, topic: str) -> _Flight:
+        self._counts["snapshot_reads"] += 1
+        basis = -1 if entry.last_seq is None else entry.last_seq
+        flight = _Flight(basis, asyncio.create_task(self._source.snapshot(topic)))
+        flight.task.add_done_callback(partial(self._read_done, entry, flight))
+        entry.flight = flight
+        return flight
+
+    def _read_done(self, entry: _Topic, flight: _Flight, task: asyncio.Task[Frame]) -> None:
+        if not task.cancelled():
+            task.exception()  # retrieved here: every viewer waiting may have left meanwhile
+        loop = asyncio.get_running_loop()
+        flight.taken = loop.time()
+        # A socket lives for hours; its topic need not hold the snapshot past its reuse.
+        if self._snapshot_reuse > 0:
+            loop.call_later(self._snapshot_reuse, _forget, entry, flight)
+        else:
+            _forget(entry, flight)
 
     async def _drain(
         self, topic: _Topic, member: _Member, waiting: asyncio.Task[None] | None, seq: int
@@ -497,12 +584,19 @@ def _cancel(task: asyncio.Task[None], _done: object) -> None:
     task.cancel()
 
 
+def _forget(entry: _Topic, flight: _Flight) -> None:
+    if entry.flight is flight:
+        entry.flight = None
+
+
 def create_hub(
     url: str | None,
     source: Source,
     *,
     channel_for: Callable[[str], str],
     queue_limit: int = 32,
+    snapshot_reuse: float = 0.0,
+    admission: Admission | None = None,
 ) -> Hub:
     """Build a broker from ``url`` and a hub wired to it; ``hub.broker`` is the broker.
 
@@ -523,5 +617,7 @@ def create_hub(
         source,
         channel_for=channel_for,
         queue_limit=queue_limit,
+        snapshot_reuse=snapshot_reuse,
+        admission=admission,
     )
     return hub

@@ -42,4 +42,5 @@ class InteractionAction(StrEnum):
     CALL_COMPLETED = "call_completed"
     INQUIRY_MESSAGE = "inquiry_message"
     INQUIRY_STATE = "inquiry_state"
+    INQUIRY_LINKED = "inquiry_linked"
     DELAY_CHOICE = "delay_choice"

@@ -1,5 +1,5 @@
 """What one carrier checkpoint does to a shipment and its timeline: pure rules shared by the
-two writers (the ORM path in portal.services.webhooks and portal.services.plain_checkpoint)."""
+two writers (the ORM path in portal.services.webhook_apply and portal.services.plain_checkpoint)."""
 
 from __future__ import annotations
 

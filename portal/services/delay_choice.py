@@ -150,13 +150,7 @@ async def record_choice(
     previous = delay.customer_choice
     if previous == alternative:
         return ChoiceResult(delay_id, alternative, False, previous)
-    if existing is None:
-        existing = DelayChoice(
-            delay_id=delay_id, order_id=order.id or 0, alternative=alternative, chosen_at=now
-        )
-    else:
-        existing.alternative, existing.chosen_at = alternative, now
-        existing.changes += 1
+    existing = _chosen(existing, delay_id, order, alternative, now)
     delay.customer_choice = alternative
     session.add_all([delay, existing])
     await session.flush()
@@ -175,18 +169,36 @@ async def record_choice(
         source="customer",
         data={"delay_id": delay_id, "customer_choice": alternative, "previous": previous},
     )
-    entry = InteractionEntry(
+    summary = choice_summary(delay.reason_code, delay.compensation, previous, alternative)
+    record_interaction(session, order, _choice_interaction(summary, existing), now=now)
+    await session.flush()
+    return ChoiceResult(delay_id, alternative, True, previous)
+
+
+def _chosen(
+    existing: DelayChoice | None, delay_id: int, order: Order, alternative: str, now: datetime
+) -> DelayChoice:
+    """The choice row after this choice: a new one, or the existing one changed (and counted)."""
+    if existing is None:
+        return DelayChoice(
+            delay_id=delay_id, order_id=order.id or 0, alternative=alternative, chosen_at=now
+        )
+    existing.alternative, existing.chosen_at = alternative, now
+    existing.changes += 1
+    return existing
+
+
+def _choice_interaction(summary: str, choice: DelayChoice) -> InteractionEntry:
+    """The customer's choice as a web interaction escalated to support."""
+    return InteractionEntry(
         channel=InteractionChannel.WEB,
         direction=Direction.INBOUND,
         outcome=InteractionOutcome.ESCALATED,
         action=InteractionAction.DELAY_CHOICE,
-        summary=choice_summary(delay.reason_code, delay.compensation, previous, alternative),
+        summary=summary,
         staff="customer",
-        inquiry_id=existing.inquiry_id,
+        inquiry_id=choice.inquiry_id,
     )
-    record_interaction(session, order, entry, now=now)
-    await session.flush()
-    return ChoiceResult(delay_id, alternative, True, previous)
 
 
 async def mark_handled(

@@ -32,6 +32,7 @@ from ..clock import Clock, utcnow
 from ..db import Database
 from ..domain.mail_tags import make_tag, tagged_address
 from ..domain.status import OrderStatus
+from ..metrics import Metrics
 from ..models import Notification, Order, ShareLink, Shipment
 from ..notify.channels.base import (
     ChannelError,
@@ -48,7 +49,7 @@ from ..notify.gate import OrderFacts, check
 from ..notify.kinds import RETRYABLE_STATES, NotificationState
 from ..settings import Settings
 from ..timezones import local_date
-from .inquiry_replies import mark_replies_sent, message_of_key
+from .inquiry_replies import RepliesSent, mark_replies_sent, message_of_key
 from .inquiry_watch import InquiryBell
 from .outbox import OUTBOX_CHANNEL, NoticeFacts, customer_prefs, gate_notice
 from .screen.bell import ring_orders
@@ -115,7 +116,7 @@ class Dispatcher:
         concurrency: int = 16,
         poll_seconds: float = 1.0,
         heard_poll_seconds: float = 5.0,
-        metrics: Any = None,
+        metrics: Metrics | None = None,
         name: str | None = None,
     ) -> None:
         self.db = db
@@ -470,7 +471,7 @@ class Dispatcher:
         sent = [o for o in outcomes if o.state == ST.SENT]
         others = [o for o in outcomes if o.state != ST.SENT]
         recorded: set[int | None] = set()
-        inquiries: list[int] = []
+        replied = RepliesSent()
         async with self.db.write() as session:
             conn = await session.connection()
             if sent:
@@ -489,7 +490,7 @@ class Dispatcher:
                 )
                 recorded.update(result.scalars())
                 replies = [o.row.idempotency_key for o in sent if o.row.id in recorded]
-                inquiries = await mark_replies_sent(
+                replied = await mark_replies_sent(
                     session, replies, policy=self.settings.sla_policy, now=now
                 )
             for outcome in others:
@@ -500,8 +501,10 @@ class Dispatcher:
                     .returning(col(Notification.id))
                 )
                 recorded.update(result.scalars())
-        if sent and inquiries and self.on_inquiries is not None:
-            await self.on_inquiries(inquiries)
+        if self.metrics is not None:
+            self.metrics.count_sla_breaches(replied.breaches)
+        if sent and replied.inquiries and self.on_inquiries is not None:
+            await self.on_inquiries(replied.inquiries)
         if self.announce is not None and recorded:
             orders = {o.row.order_id for o in outcomes if o.row.id in recorded}
             try:

@@ -29,7 +29,7 @@ from ..errors import Conflict, ValidationFailed
 from ..models import Delay, Order, Shipment
 from ..models_inquiries import Inquiry, InquiryMessage
 from ..timezones import zone
-from .inquiry_clock import record_sla_event, refresh_clock
+from .inquiry_clock import breached_targets, record_sla_event, refresh_clock
 from .inquiry_replies import enqueue_reply
 from .interactions import InteractionEntry, record_interaction
 from .timeline import append_event
@@ -77,12 +77,18 @@ class ReplyChannel:
     CHAT = "chat"
 
 
-_INTERACTION_CHANNEL = {
+INTERACTION_CHANNEL = {
     InquiryChannel.WEB: InteractionChannel.WEB,
     InquiryChannel.EMAIL: InteractionChannel.EMAIL,
     InquiryChannel.PHONE: InteractionChannel.PHONE,
     InquiryChannel.CHAT: InteractionChannel.CHAT,
 }
+
+
+async def refresh(work: Work, inquiry: Inquiry, *, opened: bool = False) -> None:
+    """Move the inquiry's clocks; breaches this insert recorded are counted after commit."""
+    moves = await refresh_clock(work.session, inquiry, work.policy, work.now, opened=opened)
+    work.uow.sla_breaches.extend(breached_targets(moves))
 
 
 def _body(text: str) -> str:
@@ -148,10 +154,10 @@ async def open_inquiry(work: Work, new: NewInquiry, author: Author) -> Inquiry:
         value=priority.value, reason=reason,
     )  # fmt: skip
     if order is not None:
-        await _raise_from_order(work, inquiry, order)
+        await raise_from_order(work, inquiry, order)
     await _add_message(work, inquiry, order, body, Direction.INBOUND, new.channel, author,
                        inbound_mail_id=new.inbound_mail_id)  # fmt: skip
-    await refresh_clock(work.session, inquiry, work.policy, work.now, opened=True)
+    await refresh(work, inquiry, opened=True)
     work.uow.inquiries.append(inquiry.id)
     return inquiry
 
@@ -169,7 +175,7 @@ async def add_customer_message(
     order = await _order_of(work.session, inquiry)
     message = await _add_message(work, inquiry, order, _body(text), Direction.INBOUND, channel,
                                  author, inbound_mail_id=inbound_mail_id)  # fmt: skip
-    await refresh_clock(work.session, inquiry, work.policy, work.now)
+    await refresh(work, inquiry)
     work.uow.inquiries.append(inquiry.id)
     return message
 
@@ -197,7 +203,7 @@ async def add_reply(
         message.sent_at = work.now
         work.session.add(message)
         await work.session.flush()
-    await refresh_clock(work.session, inquiry, work.policy, work.now)
+    await refresh(work, inquiry)
     work.uow.inquiries.append(inquiry.id)
     return message
 
@@ -221,7 +227,7 @@ async def set_state(work: Work, inquiry: Inquiry, state: InquiryState, author: A
         work.session,
         order,
         InteractionEntry(
-            channel=_INTERACTION_CHANNEL[InquiryChannel(inquiry.channel)],
+            channel=INTERACTION_CHANNEL[InquiryChannel(inquiry.channel)],
             direction=Direction.OUTBOUND,
             outcome=outcome,
             summary=f"Inquiry #{inquiry.id} set to {state.value}",
@@ -232,7 +238,7 @@ async def set_state(work: Work, inquiry: Inquiry, state: InquiryState, author: A
         ),
         now=work.now,
     )
-    await refresh_clock(work.session, inquiry, work.policy, work.now)
+    await refresh(work, inquiry)
     work.uow.inquiries.append(inquiry.id)
     return True
 
@@ -258,14 +264,14 @@ async def raise_priorities_for_order(work: Work, order: Order) -> list[int]:
     ).scalars()
     changed = []
     for inquiry in rows:
-        if await _raise_from_order(work, inquiry, order):
-            await refresh_clock(work.session, inquiry, work.policy, work.now)
+        if await raise_from_order(work, inquiry, order):
+            await refresh(work, inquiry)
             work.uow.inquiries.append(inquiry.id)
             changed.append(inquiry.id)
     return [i for i in changed if i is not None]
 
 
-async def _raise_from_order(work: Work, inquiry: Inquiry, order: Order) -> bool:
+async def raise_from_order(work: Work, inquiry: Inquiry, order: Order) -> bool:
     facts = await order_urgency(work.session, order, work.now)
     raised = raised_priority(Priority(inquiry.priority), facts)
     if raised is None:
@@ -317,7 +323,7 @@ async def _add_message(
         work.session,
         order,
         InteractionEntry(
-            channel=_INTERACTION_CHANNEL[channel],
+            channel=INTERACTION_CHANNEL[channel],
             direction=direction,
             outcome=InteractionOutcome.ANSWERED,
             summary=body[:500],
@@ -345,10 +351,11 @@ def may_raise_priority(kind: str, status: str | None) -> bool:
 
 
 async def raise_after_order_changes(
-    db: Any, uow_factory: Any, policy: SlaPolicy, now: datetime, order_numbers: set[str]
+    db: Any, uow: Any, policy: SlaPolicy, now: datetime, order_numbers: set[str]
 ) -> list[int]:
     """After an order change committed: raise its open inquiries' priority in a transaction of
-    their own (a read first, so orders without open inquiries cost one indexed query)."""
+    their own (a read first, so orders without open inquiries cost one indexed query). ``uow``
+    collects that transaction's work (breaches to count) for the caller."""
     async with db.read() as session:
         found = (
             await session.execute(
@@ -364,7 +371,6 @@ async def raise_after_order_changes(
         order_ids = sorted(i for i in found if i is not None)
     if not order_ids:
         return []
-    uow = uow_factory()
     changed: list[int] = []
     async with db.write() as session:
         work = Work(session, uow, policy, now)

@@ -4,7 +4,9 @@ After every change to an inquiry (and when a due time passes) :func:`refresh_clo
 the clock at ``now``, stores each target's state and due time on the inquiry, and records an
 SLA event for every start, pause, resume, met and breach since the stored state. A breach or
 met event carries a unique ``once_key``, so two processes seeing the same breach record it
-once: the insert that loses the race does nothing.
+once: the insert that loses the race does nothing. The caller counts the breaches
+:func:`refresh_clock` returns (``portal_sla_breaches_total``) once its transaction commits, so
+each breach is counted by the one process whose insert won, whatever path found it.
 """
 
 from __future__ import annotations
@@ -159,6 +161,11 @@ async def refresh_clock(
         ):
             recorded.append(move)
     return recorded
+
+
+def breached_targets(moves: list[SlaTransition]) -> list[str]:
+    """The targets of the breaches among transitions :func:`refresh_clock` recorded."""
+    return [move.target.value for move in moves if move.kind is SlaEventKind.BREACH]
 
 
 def _once_key(inquiry: Inquiry, move: SlaTransition, clock: TargetClock) -> str | None:

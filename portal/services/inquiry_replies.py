@@ -8,7 +8,7 @@ SMS). The first-response clock stops when the dispatcher records a reply as *sen
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -21,7 +21,7 @@ from ..models import Notification, Order
 from ..models_inquiries import Inquiry, InquiryMessage
 from ..notify.kinds import Channel, NotificationKind
 from ..notify.rules import send_after
-from .inquiry_clock import refresh_clock
+from .inquiry_clock import breached_targets, refresh_clock
 from .links import PLACEMENT_LINK_DAYS, issue_link
 from .outbox import (
     OUTBOX_CHANNEL,
@@ -110,15 +110,23 @@ async def enqueue_reply(
     return rows
 
 
+@dataclass(frozen=True, slots=True)
+class RepliesSent:
+    """What marking replies sent changed: inquiries, and the breaches it recorded (targets)."""
+
+    inquiries: list[int] = field(default_factory=list)
+    breaches: list[str] = field(default_factory=list)
+
+
 async def mark_replies_sent(
     session: AsyncSession, keys: list[str], *, policy: SlaPolicy, now: datetime
-) -> list[int]:
+) -> RepliesSent:
     """The dispatcher sent notices with these idempotency keys: replies among them are sent
-    now (the first channel that went counts), and their inquiries' clocks move. Returns the
-    inquiries changed."""
+    now (the first channel that went counts), and their inquiries' clocks move (a target
+    found already due is breached here, and counted by the caller after commit)."""
     message_ids = {m for m in (message_of_key(k) for k in keys) if m is not None}
     if not message_ids:
-        return []
+        return RepliesSent()
     messages = (
         await session.execute(
             select(InquiryMessage).where(
@@ -132,8 +140,9 @@ async def mark_replies_sent(
         session.add(message)
         inquiry_ids.add(message.inquiry_id)
     await session.flush()
+    breaches: list[str] = []
     for inquiry_id in sorted(inquiry_ids):
         inquiry = await session.get(Inquiry, inquiry_id, with_for_update=True)
         if inquiry is not None:
-            await refresh_clock(session, inquiry, policy, now)
-    return sorted(inquiry_ids)
+            breaches += breached_targets(await refresh_clock(session, inquiry, policy, now))
+    return RepliesSent(sorted(inquiry_ids), breaches)

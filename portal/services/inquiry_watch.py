@@ -25,10 +25,10 @@ from sqlmodel import col
 from realtime.broker import BrokerUnavailable, create_broker
 
 from ..db import Database
-from ..domain.inquiries import SlaEventKind
 from ..domain.sla import SlaPolicy
+from ..metrics import Metrics
 from ..models_inquiries import Inquiry
-from .inquiry_clock import refresh_clock
+from .inquiry_clock import breached_targets, refresh_clock
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +100,7 @@ class BreachWatcher:
         policy: SlaPolicy,
         clock: Callable[[], datetime],
         bell: InquiryBell,
-        metrics: object | None = None,
+        metrics: Metrics,
         *,
         broker: Any = None,
     ) -> None:
@@ -189,8 +189,9 @@ class BreachWatcher:
         return due
 
     async def record_due(self, ids: list[int], now: datetime) -> int:
-        """Move the clocks of these inquiries; returns the breaches this process recorded."""
-        recorded = 0
+        """Move the clocks of these inquiries; returns the breaches this process recorded
+        (counted once committed)."""
+        breaches: list[str] = []
         async with self.db.write() as session:
             for inquiry_id in ids:
                 inquiry = await session.get(Inquiry, inquiry_id, with_for_update=True)
@@ -198,20 +199,16 @@ class BreachWatcher:
                     self.due.pop(inquiry_id, None)
                     continue
                 moves = await refresh_clock(session, inquiry, self.policy, now)
-                for move in moves:
-                    if move.kind is SlaEventKind.BREACH:
-                        recorded += 1
-                        counter = getattr(self.metrics, "sla_breaches", None)
-                        if counter is not None:
-                            counter.labels(move.target.value).inc()
+                breaches += breached_targets(moves)
                 if inquiry.next_due_at is None:
                     self.due.pop(inquiry_id, None)
                 else:
                     self.due[inquiry_id] = inquiry.next_due_at
+        self.metrics.count_sla_breaches(breaches)
         await self.bell.ring(ids)
         if self.broker is not None:
             await self._ring_screens(ids)
-        return recorded
+        return len(breaches)
 
     async def _ring_screens(self, ids: list[int]) -> None:
         from .screen.bell import ring_orders

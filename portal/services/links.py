@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlmodel import col
 
 from ..errors import NotFound
@@ -78,23 +79,52 @@ _LINK_TARGET = (
 )
 
 
-async def resolve_link_target(
-    session: AsyncSession, token: str, now: datetime
-) -> tuple[int, str] | None:
-    """As :func:`resolve_link`, as plain values: the live link's id and its order's number.
+@dataclass(frozen=True, slots=True)
+class LinkTarget:
+    """A share link as the tracking socket needs it: plain values, no ORM object."""
 
-    For the tracking socket: it is checked on every (re)connect, and a socket lives for hours,
-    so it keeps no ORM objects (nor their session).
+    link_id: int
+    order_number: str
+    revoked_at: datetime | None
+    expires_at: datetime | None
+
+    def live_at(self, now: datetime) -> tuple[int, str] | None:
+        """(link id, order number) if the link opens its order at ``now``, else None."""
+        if not _is_live(self.revoked_at, self.expires_at, now):
+            return None
+        return self.link_id, self.order_number
+
+
+_LINK_TARGETS = (
+    select(
+        col(ShareLink.token_hash),
+        col(ShareLink.id),
+        col(Order.order_number),
+        col(ShareLink.revoked_at),
+        col(ShareLink.expires_at),
+    )
+    .join(Order, col(Order.id) == col(ShareLink.order_id))
+    .where(col(ShareLink.token_hash).in_(bindparam("token_hashes", expanding=True)))
+)
+
+
+async def read_link_targets(
+    connection: AsyncConnection, tokens: Sequence[str]
+) -> dict[str, LinkTarget]:
+    """The links of ``tokens`` (live or not) by token, in one query; unknown ones left out.
+
+    For reconnect storms: the tracking socket's concurrent look-ups share one query
+    (:class:`realtime.batch.Batcher`). Liveness is for the caller to judge, at its own time.
     """
-    if not _plausible(token):
-        return None
-    row = (await session.execute(_LINK_TARGET, {"token_hash": hash_token(token)})).first()
-    if row is None:
-        return None
-    link_id, order_number, revoked_at, expires_at = row
-    if link_id is None or not _is_live(revoked_at, expires_at, now):
-        return None
-    return link_id, order_number
+    by_hash = {hash_token(token): token for token in tokens if _plausible(token)}
+    if not by_hash:
+        return {}
+    rows = await connection.execute(_LINK_TARGETS, {"token_hashes": list(by_hash)})
+    return {
+        by_hash[token_hash]: LinkTarget(link_id, order_number, revoked_at, expires_at)
+        for token_hash, link_id, order_number, revoked_at, expires_at in rows.all()
+        if link_id is not None
+    }
 
 
 async def why_not_live(session: AsyncSession, token: str, now: datetime) -> str:

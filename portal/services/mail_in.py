@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 from sqlmodel import col
 
 from ..domain.inquiries import InquiryChannel, InquiryState
+from ..domain.inquiry_link import same_address
 from ..domain.mail_tags import order_numbers_in, parse_tag, tag_in_recipients
 from ..models import Order
 from ..models_inquiries import InboundMail, Inquiry, InquiryMessage
@@ -166,14 +167,14 @@ async def _match(
         if message is not None:
             inquiry = await session.get(Inquiry, message.inquiry_id, with_for_update=True)
             order = await session.get(Order, inquiry.order_id) if inquiry.order_id else None
-            if order is not None and _same_person(parsed.sender, order):
+            if order is not None and same_address(parsed.sender, order.customer_email):
                 return inquiry, order, how
             return None, None, None
     if found is not None and found.kind == "o":
         order = await session.get(Order, found.number)
     if order is None:
         order, how = await _order_in_subject(session, parsed.subject), "subject"
-    if order is None or not _same_person(parsed.sender, order):
+    if order is None or not same_address(parsed.sender, order.customer_email):
         return None, None, None
     open_one = (
         await session.execute(
@@ -200,7 +201,3 @@ async def _order_in_subject(session: Any, subject: str) -> Order | None:
         if order is not None:
             return order
     return None
-
-
-def _same_person(sender: str, order: Order) -> bool:
-    return sender.strip().lower() == (order.customer_email or "").strip().lower()

@@ -9,7 +9,7 @@ cost about twice what the same rows cost written directly (1.8 ms against 0.7 to
 what the writes need; :func:`record` then writes the shipment, the timeline events and the
 order in three statements. Everything else (several checkpoints, an unknown or repeated one, a
 new estimate, a delay, delivery, cancellation, a status change that notifies the customer)
-goes through the ORM path in portal.services.webhooks, which stays the reference. Both use the
+goes through the ORM path in portal.services.webhook_apply, which stays the reference. Both use the
 same status rules (portal.domain.status), changed columns and event fields
 (portal.services.checkpoints), and a test runs both on the same cases and compares every row.
 """

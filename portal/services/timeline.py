@@ -60,6 +60,8 @@ class UnitOfWork:
     notifications: int = 0
     # Inquiries changed (their queue entries and clocks are announced after commit).
     inquiries: list[int] = field(default_factory=list)
+    # SLA targets whose breach event this transaction inserted (counted once after commit).
+    sla_breaches: list[str] = field(default_factory=list)
 
 
 async def lock_order(session: AsyncSession, order_number: str) -> Order:

@@ -229,13 +229,7 @@ def _has_part(order: Order | sa.Row[Any], name: str) -> bool:
 def _order_view(rows: Reader, order: Order | sa.Row[Any]) -> OrderView:
     assert order.id is not None
     items = rows(_ITEMS, order_id=order.id)
-    shipments = rows(_SHIPMENTS, order_id=order.id)
-    shipment_items: dict[int, list[ItemView]] = {}
-    if shipments:
-        for row in rows(_SHIPMENT_ITEMS, order_id=order.id):
-            shipment_items.setdefault(row.shipment_id, []).append(
-                ItemView(row.sku, row.name, row.quantity)
-            )
+    shipments = _shipment_views(rows, order.id)
     delays = rows(_DELAYS, order_id=order.id) if _has_part(order, "has_delays") else []
     feedback = rows(_FEEDBACK, order_id=order.id) if _has_part(order, "has_feedback") else []
     events = [_event_view(e) for e in rows(_TIMELINE, order_id=order.id)]
@@ -254,43 +248,55 @@ def _order_view(rows: Reader, order: Order | sa.Row[Any]) -> OrderView:
         created_at=order.created_at,
         last_seq=order.last_seq,
         items=tuple(ItemView(i.sku, i.name, i.quantity) for i in items),
-        shipments=tuple(
-            ShipmentView(
-                id=s.id,
-                carrier=s.carrier,
-                carrier_name=carrier_name(s.carrier),
-                tracking_number=s.tracking_number,
-                tracking_url=s.public_url or tracking_url(s.carrier, s.tracking_number),
-                status=s.status,
-                milestone=s.milestone,
-                reason_code=s.reason_code,
-                estimated_delivery=s.estimated_delivery,
-                shipped_at=s.shipped_at,
-                delivered_at=s.delivered_at,
-                items=tuple(shipment_items.get(s.id, [])),
-            )
-            for s in shipments
-        ),
+        shipments=shipments,
         events=tuple(timeline_order(events)),
-        delays=tuple(
-            DelayView(
-                id=d.id,
-                reason_code=d.reason_code,
-                message=d.message,
-                previous_eta=d.previous_eta,
-                new_eta=d.new_eta,
-                compensation=d.compensation,
-                alternatives=tuple(json.loads(d.alternatives or "[]")),
-                customer_choice=d.customer_choice,
-                state=d.state,
-                opened_at=d.opened_at,
-                resolved_at=d.resolved_at,
-                choice_handled=bool(d.choice_handled),
-            )
-            for d in delays
-        ),
+        delays=tuple(_delay_view(d) for d in delays),
         feedback=FeedbackView(feedback[0].rating, feedback[0].comment, feedback[0].created_at)
         if feedback
         else None,
         inquiries=customer_inquiries(rows, order.id) if _has_part(order, "has_inquiries") else (),
+    )
+
+
+def _shipment_views(rows: Reader, order_id: int) -> tuple[ShipmentView, ...]:
+    shipments = rows(_SHIPMENTS, order_id=order_id)
+    shipment_items: dict[int, list[ItemView]] = {}
+    if shipments:
+        for row in rows(_SHIPMENT_ITEMS, order_id=order_id):
+            shipment_items.setdefault(row.shipment_id, []).append(
+                ItemView(row.sku, row.name, row.quantity)
+            )
+    return tuple(
+        ShipmentView(
+            id=s.id,
+            carrier=s.carrier,
+            carrier_name=carrier_name(s.carrier),
+            tracking_number=s.tracking_number,
+            tracking_url=s.public_url or tracking_url(s.carrier, s.tracking_number),
+            status=s.status,
+            milestone=s.milestone,
+            reason_code=s.reason_code,
+            estimated_delivery=s.estimated_delivery,
+            shipped_at=s.shipped_at,
+            delivered_at=s.delivered_at,
+            items=tuple(shipment_items.get(s.id, [])),
+        )
+        for s in shipments
+    )
+
+
+def _delay_view(d: sa.Row[Any]) -> DelayView:
+    return DelayView(
+        id=d.id,
+        reason_code=d.reason_code,
+        message=d.message,
+        previous_eta=d.previous_eta,
+        new_eta=d.new_eta,
+        compensation=d.compensation,
+        alternatives=tuple(json.loads(d.alternatives or "[]")),
+        customer_choice=d.customer_choice,
+        state=d.state,
+        opened_at=d.opened_at,
+        resolved_at=d.resolved_at,
+        choice_handled=bool(d.choice_handled),
     )

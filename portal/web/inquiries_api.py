@@ -15,8 +15,14 @@ from ..domain.inquiries import InquiryChannel, InquiryState, Priority
 from ..errors import NotFound, ValidationFailed
 from ..models import StaffUser
 from ..models_inquiries import Inquiry
-from ..schemas_inquiries import InquiryCreate, InquiryMessageCreate, InquiryStateChange
+from ..schemas_inquiries import (
+    InquiryCreate,
+    InquiryLink,
+    InquiryMessageCreate,
+    InquiryStateChange,
+)
 from ..services import inquiries as service
+from ..services.inquiry_link import link_to_order
 from ..services.inquiry_views import QueueFilter, inquiry_detail, inquiry_json, queue, queue_row
 from ..services.timeline import UnitOfWork, lock_order
 from .api import read_json
@@ -166,10 +172,32 @@ async def change_state(request: Request) -> Response:
     return await run_write(request, key, body, handler)
 
 
+async def link_order(request: Request) -> Response:
+    """POST /api/v1/inquiries/{id}/order: an unmatched inquiry is about this order."""
+    key = await require_api_key(request, "orders:write")
+    data, body = await read_json(request, InquiryLink)
+    runtime = request.app.state.runtime
+    inquiry_id = _inquiry_id(request)
+
+    async def handler(session: AsyncSession, uow: UnitOfWork) -> tuple[int, dict[str, Any]]:
+        # The order first, then the inquiry: the order of locks every other writer keeps.
+        order = await lock_order(session, data.order_number)
+        inquiry = await _locked_inquiry(session, inquiry_id)
+        work = service.Work(session, uow, runtime.settings.sla_policy, runtime.clock())
+        author = await _author(session, data.staff, key.name)
+        check = await link_to_order(work, inquiry, order, author, confirmed=data.confirm_sender)
+        status, payload = await _answer(session, inquiry_id, work.now, 200)
+        payload["sender_check"] = check.value
+        return status, payload
+
+    return await run_write(request, key, body, handler)
+
+
 routes = [
     Route("/api/v1/inquiries", list_inquiries, methods=["GET"]),
     Route("/api/v1/inquiries", create_inquiry, methods=["POST"]),
     Route("/api/v1/inquiries/{inquiry_id}", get_inquiry, methods=["GET"]),
     Route("/api/v1/inquiries/{inquiry_id}/messages", add_message, methods=["POST"]),
     Route("/api/v1/inquiries/{inquiry_id}/state", change_state, methods=["POST"]),
+    Route("/api/v1/inquiries/{inquiry_id}/order", link_order, methods=["POST"]),
 ]

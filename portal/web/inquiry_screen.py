@@ -22,9 +22,10 @@ from ..services.inquiry_views import QueueFilter, inquiry_detail, queue
 from ..services.screen.bell import ring_after_commit
 from ..services.screen.view import ScreenView
 from ..services.timeline import lock_order
-from .screen.actions import failed, fields_of, succeeded
+from .screen.actions import failed, fields_of, is_htmx, succeeded
 from .screen.render import SCREEN_SECTIONS, ScreenSection
 from .support import StaffContext, staff_page
+from .support.inquiry import refused_on_page
 
 VIAS = ("outbox", "phone", "chat")
 
@@ -67,10 +68,20 @@ async def _change(request: Request, staff: StaffContext, inquiry_id: int, act: A
     return order.order_number if order is not None else ""
 
 
-def _back(number: str, request: Request, done: str, message: str) -> Response:
-    if number or request.headers.get("hx-request") == "true":
+def _back(number: str, request: Request, done: str, message: str, inquiry_id: int) -> Response:
+    if number or is_htmx(request):
         return succeeded(request, number, done, message)
-    return RedirectResponse("/support", status_code=303)  # an unmatched inquiry: the queue
+    # An unmatched inquiry: back to its own page.
+    return RedirectResponse(f"/support/inquiries/{inquiry_id}?done={done}", status_code=303)
+
+
+async def _refused(
+    request: Request, staff: StaffContext, fields: dict[str, str], inquiry_id: int, exc: PortalError
+) -> Response:
+    number = fields.get("order_number", "")
+    if not number and not is_htmx(request):
+        return await refused_on_page(request, staff, inquiry_id, exc)
+    return await failed(request, staff, number, "inquiries", exc)
 
 
 @staff_page()
@@ -88,9 +99,9 @@ async def reply(request: Request, staff: StaffContext) -> Response:
     try:
         number = await _change(request, staff, inquiry_id, act)
     except PortalError as exc:
-        return await failed(request, staff, fields.get("order_number", ""), "inquiries", exc)
+        return await _refused(request, staff, fields, inquiry_id, exc)
     message = "The answer is on its way." if via == "outbox" else "The answer was recorded."
-    return _back(number, request, "replied", message)
+    return _back(number, request, "replied", message, inquiry_id)
 
 
 @staff_page()
@@ -109,8 +120,8 @@ async def change_state(request: Request, staff: StaffContext) -> Response:
     try:
         number = await _change(request, staff, inquiry_id, act)
     except PortalError as exc:
-        return await failed(request, staff, fields.get("order_number", ""), "inquiries", exc)
-    return _back(number, request, "inquiry-state", "The inquiry was updated.")
+        return await _refused(request, staff, fields, inquiry_id, exc)
+    return _back(number, request, "inquiry-state", "The inquiry was updated.", inquiry_id)
 
 
 @staff_page()

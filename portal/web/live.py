@@ -13,12 +13,13 @@ from sqlmodel import col
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket
 
+from realtime.batch import Batcher
 from realtime.hub import Frame
 from realtime.websocket import origin_allowed, pump
 
 from ..db import Database
 from ..models import ShareLink
-from ..services.links import resolve_link_target
+from ..services.links import LinkTarget, read_link_targets
 from ..services.timeline import Published
 from ..services.views import OrderView, read_order_view_by_number
 from ..settings import Settings
@@ -78,6 +79,20 @@ class OrderFeed:
             return []
         frames = self._renderer.increments(view, self._context(view.order_number), after_seq)
         return [Frame(seq, html.encode()) for seq, html in frames]
+
+
+LINK_LOOKUP_BATCH = 500  # tokens per query (well under SQLite's 32,766 parameters)
+
+
+def link_lookups(db: Database) -> Batcher[str, LinkTarget]:
+    """Share-link look-ups by token for the tracking socket: the connects of one moment (a
+    reconnect storm) share one query. Nothing is cached, so a revoked link is refused at once."""
+
+    async def fetch(tokens: list[str]) -> dict[str, LinkTarget]:
+        async with db.engine.connect() as connection:
+            return await read_link_targets(connection, tokens)
+
+    return Batcher(fetch, max_batch=LINK_LOOKUP_BATCH)
 
 
 class LinkWatch:
@@ -149,8 +164,8 @@ async def tracking_socket(websocket: WebSocket) -> None:
     if not origin_allowed(websocket.headers.get("origin"), runtime.settings.base_origin):
         await websocket.close(code=1008)
         return
-    async with runtime.db.read() as session:
-        found = await resolve_link_target(session, websocket.path_params["token"], runtime.clock())
+    target = await runtime.link_lookups.get(websocket.path_params["token"])
+    found = target.live_at(runtime.clock()) if target is not None else None
     if found is None:
         guard = getattr(websocket.app.state, "link_guard", None)
         record_miss(websocket.scope, guard, runtime.settings.trusted_proxies)

@@ -6,9 +6,19 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from ..schemas_inquiries import InquiryCreate, InquiryMessageCreate, InquiryStateChange
+from ..schemas_inquiries import (
+    InquiryCreate,
+    InquiryLink,
+    InquiryMessageCreate,
+    InquiryStateChange,
+)
 
-INPUTS: tuple[type[BaseModel], ...] = (InquiryCreate, InquiryMessageCreate, InquiryStateChange)
+INPUTS: tuple[type[BaseModel], ...] = (
+    InquiryCreate,
+    InquiryMessageCreate,
+    InquiryStateChange,
+    InquiryLink,
+)
 
 _ID = {"name": "inquiry_id", "in": "path", "required": True, "schema": {"type": "integer"}}
 _TARGET = {
@@ -109,6 +119,19 @@ def paths(post: Any, ok: Any, error: Any) -> dict[str, Any]:
                     "open, waiting_on_customer (pauses) or resolved",
                     "InquiryStateChange",
                     ok("the inquiry", "Inquiry"),
+                    code="200",
+                ),
+                "parameters": with_id,
+            }
+        },
+        "/api/v1/inquiries/{inquiry_id}/order": {
+            "post": {
+                **post(
+                    "Link an unmatched inquiry to an order (409 sender_mismatch when its sender "
+                    "is not the order's customer and confirm_sender is not true; 409 "
+                    "already_linked when it is about an order already); the clocks keep running",
+                    "InquiryLink",
+                    ok("the inquiry, with sender_check matched or confirmed", "Inquiry"),
                     code="200",
                 ),
                 "parameters": with_id,

@@ -26,6 +26,7 @@ from ..errors import (
     WebhookRefused,
 )
 from ..services import webhooks as service
+from ..services.webhook_receipts import Outcome, record_dead_letter
 from .body import read_body
 
 log = logging.getLogger(__name__)
@@ -33,9 +34,9 @@ log = logging.getLogger(__name__)
 MAX_WEBHOOK_BODY = 256 * 1024
 WEBHOOK_MEDIA_TYPES = ("application/json", "application/webhook+json")
 _STATUS = {
-    service.Outcome.APPLIED: 200,
-    service.Outcome.DUPLICATE: 200,
-    service.Outcome.UNMATCHED: 202,
+    Outcome.APPLIED: 200,
+    Outcome.DUPLICATE: 200,
+    Outcome.UNMATCHED: 202,
 }
 
 
@@ -101,10 +102,8 @@ async def receive(request: Request) -> Response:
     try:
         parsed = adapter.parse(body, headers)
     except PayloadError as exc:
-        receipt_id = await service.record_dead_letter(
-            runtime.db, carrier, body, headers, str(exc), now
-        )
-        metrics.webhooks.labels(carrier, service.Outcome.DEAD_LETTER).inc()
+        receipt_id = await record_dead_letter(runtime.db, carrier, body, headers, str(exc), now)
+        metrics.webhooks.labels(carrier, Outcome.DEAD_LETTER).inc()
         log.warning("webhook from %s kept as dead letter %s: %s", carrier, receipt_id, exc)
         raise InvalidPayload(str(exc), details={"receipt_id": receipt_id}) from None
     for update in parsed.updates:

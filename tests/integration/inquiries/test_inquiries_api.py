@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlmodel import col
 
 from portal.db import Database
+from portal.metrics import Metrics
 from portal.models import OrderEvent
 from portal.models_crm import Interaction
 from portal.services.inquiry_watch import BreachWatcher, InquiryBell
@@ -138,7 +139,7 @@ async def test_a_breach_is_recorded_once_across_two_processes(desk: Desk) -> Non
         db = Database(url, pool_size=2)
         bell = InquiryBell(None, desk.settings.instance)
         await bell.start()
-        watcher = BreachWatcher(db, desk.settings.sla_policy, desk.clock, bell)
+        watcher = BreachWatcher(db, desk.settings.sla_policy, desk.clock, bell, Metrics())
         await watcher.load()
         dbs.append(db), bells.append(bell), watchers.append(watcher)
     try:
@@ -219,6 +220,8 @@ async def test_the_openapi_document_has_the_inquiry_routes(desk: Desk) -> None:
         "/api/v1/inquiries/{inquiry_id}",
         "/api/v1/inquiries/{inquiry_id}/messages",
         "/api/v1/inquiries/{inquiry_id}/state",
+        "/api/v1/inquiries/{inquiry_id}/order",
     ):
         assert path in doc["paths"], path
     assert "InquiryCreate" in doc["components"]["schemas"]
+    assert "InquiryLink" in doc["components"]["schemas"]

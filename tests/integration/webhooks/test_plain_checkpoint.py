@@ -28,7 +28,8 @@ from portal.services import plain_checkpoint
 from portal.services.orders import add_shipment, create_order
 from portal.services.outbox import Notifier
 from portal.services.timeline import Published, UnitOfWork
-from portal.services.webhooks import apply_updates, ingest
+from portal.services.webhook_apply import apply_updates
+from portal.services.webhooks import ingest
 from portal.settings import Settings, load_settings
 from tests.integration.conftest import fresh_postgres_database, order_body
 

@@ -11,7 +11,7 @@ import pytest
 from portal.security import hash_token
 from portal.services.archive import receipt_json, redact_tokens
 from portal.services.archive_export import parse_since
-from portal.services.webhooks import stored_body
+from portal.services.webhook_receipts import stored_body
 from portal.settings import SettingsError, load_settings
 
 TOKEN = "Vx3k-9_QzLw2bN8cR5tYpA1sDfGhJkLm"

@@ -66,6 +66,10 @@ def test_values_are_read(tmp_path: Path) -> None:
         ("PORTAL_INSTANCE", "bad name!", "PORTAL_INSTANCE"),
         ("PORTAL_DISPATCHER", "maybe", "PORTAL_DISPATCHER must be 1 or 0"),
         ("PORTAL_AUTO_MIGRATE", "2", "PORTAL_AUTO_MIGRATE must be 1 or 0"),
+        ("PORTAL_WS_CATCHUP_CONCURRENCY", "0", "between 1 and 1000"),
+        ("PORTAL_WS_CATCHUP_CONCURRENCY", "many", "PORTAL_WS_CATCHUP_CONCURRENCY must be a whole"),
+        ("PORTAL_WS_CATCHUP_QUEUE", "-1", "PORTAL_WS_CATCHUP_QUEUE must be between 0"),
+        ("PORTAL_WS_SNAPSHOT_REUSE", "61", "PORTAL_WS_SNAPSHOT_REUSE must be between 0"),
     ],
 )
 def test_bad_values_are_refused_clearly(
@@ -90,6 +94,25 @@ def test_server_switches_are_settings(
 ) -> None:
     settings = load_settings(env(tmp_path, **values))
     assert (settings.auto_migrate, settings.dispatcher) == (auto_migrate, dispatcher)
+
+
+def test_reconnect_storm_settings(tmp_path: Path) -> None:
+    defaults = load_settings(env(tmp_path))
+    assert (
+        defaults.ws_catchup_concurrency,
+        defaults.ws_catchup_queue,
+        defaults.ws_snapshot_reuse,
+    ) == (16, 2000, 1.0)
+    settings = load_settings(
+        env(
+            tmp_path,
+            PORTAL_WS_CATCHUP_CONCURRENCY="4",
+            PORTAL_WS_CATCHUP_QUEUE="0",
+            PORTAL_WS_SNAPSHOT_REUSE="0",
+        )
+    )
+    assert (settings.ws_catchup_concurrency, settings.ws_catchup_queue) == (4, 0)
+    assert settings.ws_snapshot_reuse == 0.0
 
 
 def test_the_demo_changes_its_settings_not_the_environment(

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from realtime.admission import Admission
 from realtime.hub import Frame, Hub, create_hub
 from realtime.memory import InProcessBroker
 from tests.unit.realtime.realtime_fakes import FakeSource, FakeViewer, eventually
@@ -137,31 +138,123 @@ async def _watch_until(hub: Hub, topic: str, viewer: FakeViewer, stop: asyncio.E
         await stop.wait()
 
 
-async def test_older_snapshot_than_the_baseline_is_read_again(hub: Hub, source: FakeSource) -> None:
-    # The first snapshot to come back sets the topic's baseline; a viewer whose snapshot is
-    # older must not lose the events in between (they will never be broadcast).
-    slow, fast = FakeViewer(), FakeViewer()
+async def test_viewers_joining_during_a_read_share_it(hub: Hub, source: FakeSource) -> None:
+    # A reconnect storm: many viewers of one order at once cost one read of the source.
+    source.commit("A")
     gate = source.snapshot_gate = asyncio.Event()
     stop = asyncio.Event()
-    slow_task = asyncio.create_task(_watch_until(hub, "A", slow, stop))
+    viewers = [FakeViewer() for _ in range(20)]
+    tasks = [asyncio.create_task(_watch_until(hub, "A", v, stop)) for v in viewers]
     await eventually(lambda: len(source.snapshot_calls) == 1)
-    source.snapshot_gate = None
-    source.commit("A")  # committed (message lost) after the slow read began
-    fast_task = asyncio.create_task(_watch_until(hub, "A", fast, stop))
-    await eventually(lambda: fast.texts == ["snapshot A @1"])
-    # Releasing the slow read: FakeSource reads the seq on return, so fake an old one.
-    original = source.snapshot
-
-    async def old_then_current(topic: str) -> Frame:
-        source.snapshot = original  # type: ignore[method-assign]
-        return Frame(0, b"snapshot A @0 (stale)")
-
-    source.snapshot = old_then_current  # type: ignore[method-assign]
+    await asyncio.sleep(0.01)
     gate.set()
-    await eventually(lambda: len(slow.sent) == 1)
-    assert slow.texts == ["snapshot A @1"]
+    await eventually(lambda: all(v.texts == ["snapshot A @1"] for v in viewers))
+    assert source.snapshot_calls == ["A"]
+    stats = hub.stats()
+    assert (stats["snapshot_reads"], stats["snapshots_shared"]) == (1, 19)
+    await publish(hub, source, "A")
+    await eventually(lambda: all(v.texts == ["snapshot A @1", "A #2"] for v in viewers))
     stop.set()
-    await asyncio.gather(slow_task, fast_task)
+    await asyncio.gather(*tasks)
+
+
+async def test_a_read_begun_before_a_broadcast_is_not_shared_after_it(
+    hub: Hub, source: FakeSource
+) -> None:
+    # The late viewer joins after frame 2 went out: a read that began before it may lack
+    # frame 2, which will never be broadcast again, so the late viewer reads on its own.
+    early, slow, late = FakeViewer(), FakeViewer(), FakeViewer()
+    stop = asyncio.Event()
+    async with hub.watch("A", early):
+        await publish(hub, source, "A")
+        await eventually(lambda: early.texts == ["snapshot A @0", "A #1"])
+        gate = source.snapshot_gate = asyncio.Event()
+        slow_task = asyncio.create_task(_watch_until(hub, "A", slow, stop))
+        await eventually(lambda: len(source.snapshot_calls) == 2)
+        await publish(hub, source, "A")
+        await eventually(lambda: len(early.sent) == 3)
+        source.snapshot_gate = None
+        late_task = asyncio.create_task(_watch_until(hub, "A", late, stop))
+        await eventually(lambda: late.texts == ["snapshot A @2"])
+        assert slow.sent == []  # its read is still held up; the late one did not wait for it
+        assert len(source.snapshot_calls) == 3
+        gate.set()
+        await eventually(lambda: slow.texts == ["snapshot A @2"])
+        stop.set()
+        await asyncio.gather(slow_task, late_task)
+
+
+async def test_a_snapshot_older_than_a_frame_already_broadcast_is_read_again(
+    hub: Hub, source: FakeSource
+) -> None:
+    # A store lagging behind the broadcast (a replica): the joining viewer would miss frame 1.
+    first, joining = FakeViewer(), FakeViewer()
+    async with hub.watch("A", first):
+        await publish(hub, source, "A")
+        await eventually(lambda: first.texts == ["snapshot A @0", "A #1"])
+        original = source.snapshot
+
+        async def old_then_current(topic: str) -> Frame:
+            source.snapshot = original  # type: ignore[method-assign]
+            return Frame(0, b"snapshot A @0 (stale)")
+
+        source.snapshot = old_then_current  # type: ignore[method-assign]
+        async with hub.watch("A", joining):
+            assert joining.texts == ["snapshot A @1"]
+
+
+async def test_a_snapshot_is_reused_only_while_nothing_newer_was_broadcast(
+    source: FakeSource,
+) -> None:
+    hub = create_hub(None, source, channel_for=channel_for, snapshot_reuse=30.0)
+    await hub.broker.start()
+    try:
+        stop = asyncio.Event()
+        a, b, c = FakeViewer(), FakeViewer(), FakeViewer()
+        task_a = asyncio.create_task(_watch_until(hub, "A", a, stop))
+        await eventually(lambda: a.texts == ["snapshot A @0"])
+        task_b = asyncio.create_task(_watch_until(hub, "A", b, stop))
+        await eventually(lambda: b.texts == ["snapshot A @0"])
+        assert source.snapshot_calls == ["A"]  # b reused a's snapshot
+        await publish(hub, source, "A")
+        await eventually(lambda: a.texts[-1:] == ["A #1"] and b.texts[-1:] == ["A #1"])
+        task_c = asyncio.create_task(_watch_until(hub, "A", c, stop))
+        await eventually(lambda: c.texts == ["snapshot A @1"])  # not the reused @0
+        assert source.snapshot_calls == ["A", "A"]
+        stop.set()
+        await asyncio.gather(task_a, task_b, task_c)
+    finally:
+        await hub.close_all()
+        await hub.broker.stop()
+
+
+async def test_viewers_beyond_the_admission_queue_are_closed_with_1013(
+    source: FakeSource,
+) -> None:
+    hub = create_hub(None, source, channel_for=channel_for, admission=Admission(1, 1))
+    await hub.broker.start()
+    try:
+        gate = source.snapshot_gate = asyncio.Event()
+        stop = asyncio.Event()
+        reading, queued, refused = FakeViewer(), FakeViewer(), FakeViewer()
+        tasks = [asyncio.create_task(_watch_until(hub, "A", reading, stop))]
+        await eventually(lambda: len(source.snapshot_calls) == 1)
+        tasks.append(asyncio.create_task(_watch_until(hub, "B", queued, stop)))
+        await asyncio.sleep(0.01)
+        async with hub.watch("C", refused):
+            assert refused.closed == [1013] and refused.sent == []
+        assert hub.stats()["refused_busy"] == 1
+        assert hub.stats()["viewers"] == 2
+        gate.set()
+        await eventually(lambda: queued.texts == ["snapshot B @0"])
+        retry = FakeViewer()  # the browser comes back: admitted now
+        async with hub.watch("C", retry):
+            assert retry.texts == ["snapshot C @0"]
+        stop.set()
+        await asyncio.gather(*tasks)
+    finally:
+        await hub.close_all()
+        await hub.broker.stop()
 
 
 async def test_slow_viewer_is_closed_with_1013_and_others_still_receive(

@@ -57,6 +57,10 @@ class Batcher(Generic[K, V]):
                             future.set_exception(exc)
                             future.exception()  # retrieved: its caller may have gone
                     continue
+                except BaseException:  # cancelled (shutdown): its callers must not hang
+                    for future in futures:
+                        future.cancel()
+                    raise
                 for key, future in zip(keys, futures, strict=True):
                     if not future.done():
                         future.set_result(found.get(key))

@@ -13,11 +13,24 @@
     if (text) { text.textContent = message; }
   }
   show("reconnecting", "Connecting to live updates…");
+  // Reconnect delay: full jitter over a window that doubles with each close that came before
+  // any data (1 s, 2 s, ... 32 s). htmx's own count restarts at every open, and a server that
+  // is busy after a restart accepts, then closes with 1013 "try again later": counted here, so
+  // thousands of pages coming back spread out instead of returning in step.
+  var refusedInARow = 0;
+  if (window.htmx) {
+    htmx.config.wsReconnectDelay = function (retryCount) {
+      var n = Math.min(Math.max(retryCount, refusedInARow), 5);
+      return 1000 * Math.pow(2, n) * Math.random();
+    };
+  }
+  document.body.addEventListener("htmx:wsAfterMessage", function () { refusedInARow = 0; });
   document.body.addEventListener("htmx:wsOpen", function () { show("connected", "Live"); });
   document.body.addEventListener("htmx:wsClose", function (evt) {
     var closed = evt.detail && evt.detail.event;
     var code = closed && typeof closed.code === "number" ? closed.code : 1006;
     if (RETRIED.indexOf(code) >= 0) {
+      refusedInARow += 1;
       show("reconnecting", "Reconnecting…");
     } else {
       // e.g. 1008: the link was revoked or expired. Nothing will reconnect; say so.

@@ -22,6 +22,7 @@ from ..models_crm import Interaction
 from ..models_inquiries import Inquiry
 from .inquiries import INTERACTION_CHANNEL, Author, Work, raise_from_order, refresh
 from .interactions import InteractionEntry, record_interaction
+from .screen.bell import ring_after_commit
 
 
 async def link_to_order(
@@ -63,6 +64,7 @@ async def link_to_order(
     await raise_from_order(work, inquiry, order)
     await refresh(work, inquiry)
     work.uow.inquiries.append(inquiry.id)
+    ring_after_commit(work.uow, order)  # open order screens show the inquiry now
     return check
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import time
 import uuid
 from contextlib import closing
 from datetime import UTC, datetime, timedelta
@@ -222,3 +223,41 @@ def test_a_revoked_link_stops_live_updates_and_says_so(
     page.wait_for_timeout(2_500)  # longer than the first reconnect delay would be
     assert page.evaluate("window.__states").count("connected") == 0
     expect(indicator).to_have_attribute("data-state", "offline")
+
+
+def test_a_busy_server_s_1013_is_retried_with_a_growing_backoff(
+    portal_server: PortalProcess, page: Page
+) -> None:
+    # After a deploy the server may accept and at once close with 1013 "try again later"
+    # (PORTAL_WS_CATCHUP_QUEUE). The page comes back, each time after a longer (jittered)
+    # wait: htmx alone restarts its backoff at every open, so every retry would come within 1 s.
+    order = portal_server.create_order(number())
+    page.add_init_script("Math.random = () => 0.999;")  # the top of each jitter window
+    attempts: list[float] = []
+    refused: list[Any] = []
+
+    def busy_twice(ws: Any) -> None:
+        attempts.append(time.monotonic())
+        if len(attempts) <= 2:
+            refused.append(ws)  # accepted (the page sees it open), closed below
+        else:
+            ws.connect_to_server()
+
+    page.route_web_socket(re.compile(r".*/t/[^/]+/ws$"), busy_twice)
+    indicator = page.locator("#live-indicator")
+    page.goto(order["tracking_url"])
+    waits = []
+    for n in range(2):
+        expect(indicator).to_have_attribute("data-state", "connected")
+        refused[n].close(code=1013, reason="try again later")
+        closed_at = time.monotonic()
+        for _ in range(200):  # the page's next attempt, within 10 s
+            if len(attempts) > n + 1:
+                break
+            page.wait_for_timeout(25)
+        waits.append(attempts[n + 1] - closed_at)
+    expect(indicator).to_have_attribute("data-state", "connected", timeout=20_000)
+    assert len(attempts) == 3
+    assert 0.7 < waits[0] < 1.6, waits  # the first window: 1 s
+    assert waits[1] > 1.7, waits  # doubled after a refusal: 2 s
+    expect(page.locator("#timeline > li")).to_have_count(1)  # the snapshot, once in

@@ -21,7 +21,6 @@ from ...models_inquiries import Inquiry
 from ...services import inquiries as service
 from ...services.inquiry_link import link_to_order
 from ...services.inquiry_views import inquiry_detail, queue_row
-from ...services.screen.bell import ring_after_commit
 from ...services.timeline import lock_order
 from ..screen.actions import fields_of
 from .session import StaffContext, staff_page
@@ -110,7 +109,6 @@ async def link_order(request: Request, staff: StaffContext) -> Response:
             author = service.Author(staff.name, staff.user.id)
             confirmed = fields.get("confirm_sender") == "yes"
             await link_to_order(work, inquiry, order, author, confirmed=confirmed)
-            ring_after_commit(uow, order)
     except PortalError as exc:
         return await refused_on_page(request, staff, inquiry_id, exc, typed=number)
     await runtime.after_commit(uow)

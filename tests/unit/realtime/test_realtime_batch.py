@@ -116,3 +116,16 @@ def test_admission_limits_are_checked() -> None:
         Admission(limit=0, queue=1)
     with pytest.raises(ValueError):
         Batcher(Store().fetch, max_batch=0)
+
+
+async def test_callers_are_not_left_hanging_when_the_query_is_cancelled() -> None:
+    store = Store()
+    store.gate = asyncio.Event()
+    batcher = Batcher(store.fetch)
+    caller = asyncio.create_task(batcher.get("k1"))
+    await asyncio.sleep(0.01)
+    runner = batcher._runner
+    assert runner is not None
+    runner.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(caller, 1)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import socket
@@ -18,7 +17,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from carriers.registry import get_adapter
+from tests.webhook_sender import generic_body, post_signed_sync, sign
 
 CHROMIUM = os.environ.get("PORTAL_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -198,27 +197,16 @@ class PortalProcess:
         eta: date | None = None,
         occurred_at: datetime | None = None,
     ) -> httpx.Response:
-        adapter = get_adapter("generic")
-        assert adapter is not None
-        payload = {
-            "tracking_number": tracking,
-            "carrier": "dhl",
-            "status": status,
-            "occurred_at": (occurred_at or datetime.now(UTC)).isoformat().replace("+00:00", "Z"),
-            "location": {"city": "Leipzig", "region": "SN", "country": "DE"},
-            "message": message,
-            "estimated_delivery": eta.isoformat() if eta else None,
-            "reason_code": reason,
-        }
-        body = json.dumps(payload).encode()
-        headers, query = adapter.sign(body, WEBHOOK_SECRET, datetime.now(UTC))
-        answer = httpx.post(
-            self.base_url + "/webhooks/generic",
-            content=body,
-            params=query,
-            headers={**headers, "Content-Type": "application/json"},
-            timeout=10,
+        body = generic_body(
+            tracking,
+            status,
+            occurred_at or datetime.now(UTC),
+            message,
+            estimated_delivery=eta.isoformat() if eta else None,
+            reason_code=reason,
         )
+        signed = sign("generic", body, WEBHOOK_SECRET, datetime.now(UTC))
+        answer = post_signed_sync(self.base_url, "generic", body, signed)
         assert answer.status_code in (200, 202), answer.text
         return answer
 

@@ -9,8 +9,8 @@ import httpx
 from sqlalchemy import select, update
 
 from portal.models import Feedback, ShareLink
+from tests.eventually import eventually
 from tests.integration.conftest import Portal
-from tests.integration.live.helpers import eventually
 
 
 def path_of(url: str) -> str:

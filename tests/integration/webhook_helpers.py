@@ -1,16 +1,15 @@
-"""Sending signed carrier webhooks at a test portal."""
+"""Sending generic carrier webhooks at a test portal (signed by tests.webhook_sender)."""
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import datetime
 from typing import Any
 
 import httpx
 
-from carriers.registry import get_adapter
 from tests.integration.conftest import WEBHOOK_SECRET, Portal
+from tests.webhook_sender import DEFAULT_LOCATION, generic_body, post_signed, sign
 
 
 async def send_generic(
@@ -26,46 +25,18 @@ async def send_generic(
     location: dict[str, Any] | None = None,
     msg_id: str | None = None,
 ) -> httpx.Response:
-    adapter = get_adapter("generic")
-    assert adapter is not None
-    when = occurred_at or portal.clock()
-    payload = {
-        "tracking_number": tracking_number,
-        "carrier": carrier,
-        "status": status,
-        "occurred_at": when.isoformat().replace("+00:00", "Z"),
-        "location": location or {"city": "Leipzig", "region": "SN", "country": "DE"},
-        "message": message,
-        "estimated_delivery": estimated_delivery,
-        "reason_code": reason_code,
-    }
-    body = json.dumps(payload).encode()
-    headers, query = adapter.sign(body, WEBHOOK_SECRET, portal.clock())
-    if msg_id is not None:
-        headers = dict(headers)
-        headers["webhook-id"] = msg_id
-        headers, query = _resign(adapter, body, msg_id, portal)
-    return await portal.client.post(
-        "/webhooks/generic",
-        content=body,
-        params=query,
-        headers={**headers, "Content-Type": "application/json"},
+    body = generic_body(
+        tracking_number,
+        status,
+        occurred_at or portal.clock(),
+        message,
+        carrier=carrier,
+        location=location or DEFAULT_LOCATION,
+        estimated_delivery=estimated_delivery,
+        reason_code=reason_code,
     )
-
-
-def _resign(
-    adapter: Any, body: bytes, msg_id: str, portal: Portal
-) -> tuple[dict[str, str], dict[str, str]]:
-    import base64
-    import hashlib
-    import hmac
-
-    ts = str(int(portal.clock().timestamp()))
-    key = base64.b64decode(WEBHOOK_SECRET.removeprefix("whsec_"))
-    sig = base64.b64encode(
-        hmac.new(key, f"{msg_id}.{ts}.".encode() + body, hashlib.sha256).digest()
-    ).decode()
-    return {"webhook-id": msg_id, "webhook-timestamp": ts, "webhook-signature": f"v1,{sig}"}, {}
+    signed = sign("generic", body, WEBHOOK_SECRET, portal.clock(), message_id=msg_id)
+    return await post_signed(portal.client, "generic", body, signed)
 
 
 def new_msg_id() -> str:

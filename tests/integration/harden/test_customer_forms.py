@@ -13,9 +13,9 @@ from sqlalchemy import select
 from portal.models import Feedback, Order, ShareLink
 from portal.security import hash_token
 from portal.settings import Settings
+from tests.eventually import eventually
 from tests.integration.conftest import Portal
 from tests.integration.harden.test_database_busy import other_writer
-from tests.integration.live.helpers import eventually
 from tests.integration.test_pages import deliver, path_of
 
 CROSS_SITE = {"Sec-Fetch-Site": "cross-site"}

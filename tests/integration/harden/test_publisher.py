@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from carriers.registry import get_adapter
 from tests.integration.live.conftest import MakePortal
 from tests.integration.live.helpers import Watcher, number
+from tests.webhook_sender import post_signed, sign
 
 
 @pytest.fixture(params=["sqlite"])
@@ -66,13 +66,9 @@ async def test_a_slow_broker_adds_nothing_to_the_answer_and_loses_no_seq(
     monkeypatch.setattr(broker_class, "publish", slow_publish)
     assert server.runtime.publisher.running
     body = six_events(tracking)
-    adapter = get_adapter("generic")
-    assert adapter is not None
-    headers, _ = adapter.sign(body, api.webhook_secret, datetime.now(UTC))
+    signed = sign("generic", body, api.webhook_secret, datetime.now(UTC))
     started = time.monotonic()
-    answer = await api.client.post(
-        "/webhooks/generic", content=body, headers={**headers, "Content-Type": "application/json"}
-    )
+    answer = await post_signed(api.client, "generic", body, signed)
     took = time.monotonic() - started
     assert answer.status_code == 200, answer.text
     assert answer.json()["events"] == 6

@@ -11,9 +11,10 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
 from portal.settings import Settings
+from tests.eventually import eventually
 from tests.integration.inquiries.conftest import ALWAYS_OPEN, Desk
 from tests.integration.live.conftest import MakePortal, make_portal  # noqa: F401
-from tests.integration.live.helpers import Watcher, eventually
+from tests.integration.live.helpers import Watcher
 from tests.integration.screen.test_screen_socket import screen_url, signed_in_cookie
 from tests.integration.staff_helpers import staff_client
 

@@ -4,7 +4,6 @@ redis-server, and the portal served by uvicorn inside the test's event loop."""
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 import shutil
 import socket
@@ -24,9 +23,9 @@ from starlette.applications import Starlette
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from carriers.registry import get_adapter
 from portal.server import WS_OPTIONS
-from tests.eventually import eventually as eventually  # the one helper, re-exported
+from tests.eventually import eventually
+from tests.webhook_sender import generic_body, post_signed, sign
 
 EVENT_ID = re.compile(r'\bid="ev-(\d+)"')
 SNAPSHOT_PREFIX = '<div id="live" hx-swap-oob="true">'
@@ -116,26 +115,16 @@ class Api:
         reason: str | None = None,
         eta: date | None = None,
     ) -> None:
-        adapter = get_adapter("generic")
-        assert adapter is not None
-        payload = {
-            "tracking_number": tracking,
-            "carrier": "dhl",
-            "status": status,
-            "occurred_at": self.clock().isoformat().replace("+00:00", "Z"),
-            "location": {"city": "Leipzig", "region": "SN", "country": "DE"},
-            "message": message,
-            "estimated_delivery": eta.isoformat() if eta else None,
-            "reason_code": reason,
-        }
-        body = json.dumps(payload).encode()
-        headers, query = adapter.sign(body, self.webhook_secret, self.clock())
-        answer = await self.client.post(
-            "/webhooks/generic",
-            content=body,
-            params=query,
-            headers={**headers, "Content-Type": "application/json"},
+        body = generic_body(
+            tracking,
+            status,
+            self.clock(),
+            message,
+            estimated_delivery=eta.isoformat() if eta else None,
+            reason_code=reason,
         )
+        signed = sign("generic", body, self.webhook_secret, self.clock())
+        answer = await post_signed(self.client, "generic", body, signed)
         assert answer.status_code in (200, 202), answer.text
 
 

@@ -10,12 +10,12 @@ import pytest
 from redis.asyncio import Redis
 
 from tests.conftest import REDIS_URL
+from tests.eventually import eventually
 from tests.integration.live.conftest import SpawnPortal
 from tests.integration.live.helpers import (
     RedisServer,
     Watcher,
     channels_of,
-    eventually,
     numsub,
 )
 

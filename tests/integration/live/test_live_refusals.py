@@ -13,9 +13,10 @@ from portal.models import ShareLink
 from portal.security import hash_token
 from portal.services.links import revoke_link
 from portal.web import live
+from tests.eventually import eventually
 from tests.integration.conftest import FrozenClock
 from tests.integration.live.conftest import MakePortal
-from tests.integration.live.helpers import InProcessPortal, Watcher, eventually
+from tests.integration.live.helpers import InProcessPortal, Watcher
 
 
 async def revoke(server: InProcessPortal, token: str) -> None:

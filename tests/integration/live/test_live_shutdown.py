@@ -11,8 +11,9 @@ import pytest
 from redis.asyncio import Redis
 
 from tests.conftest import REDIS_URL
+from tests.eventually import eventually
 from tests.integration.live.conftest import MakePortal, SpawnPortal
-from tests.integration.live.helpers import Watcher, channels_of, eventually
+from tests.integration.live.helpers import Watcher, channels_of
 
 
 @pytest.mark.redis

@@ -10,8 +10,9 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
+from tests.eventually import eventually
 from tests.integration.live.conftest import MakePortal
-from tests.integration.live.helpers import RedisServer, Watcher, eventually
+from tests.integration.live.helpers import RedisServer, Watcher
 
 QUEUE_LIMIT = 2
 LONG_MESSAGE = "Heavy snow on the route; the depot is closed until further notice. " * 14

@@ -6,8 +6,9 @@ import pytest
 from redis.asyncio import Redis
 
 from tests.conftest import REDIS_URL
+from tests.eventually import eventually
 from tests.integration.live.conftest import MakePortal
-from tests.integration.live.helpers import Watcher, channels_of, eventually, numsub
+from tests.integration.live.helpers import Watcher, channels_of, numsub
 
 
 @pytest.mark.redis

@@ -18,7 +18,8 @@ from redis.asyncio import Redis
 from realtime.broker import BrokerUnavailable
 from realtime.hub import Hub
 from realtime.redis_broker import RedisBroker
-from tests.unit.realtime.realtime_fakes import FakeSource, FakeViewer, eventually
+from tests.eventually import eventually
+from tests.unit.realtime.realtime_fakes import FakeSource, FakeViewer
 
 REDIS_URL = os.environ.get("PORTAL_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
@@ -96,6 +97,10 @@ async def numsub(admin: Redis, channel: str) -> int:
     return int(count)
 
 
+async def _no_subscriber(admin: Redis, channel: str) -> bool:
+    return await numsub(admin, channel) == 0
+
+
 async def kill_subscriber(admin: Redis, name: str) -> None:
     """Kill exactly this broker's subscriber connection, as a Redis restart would."""
     ids = [c["id"] for c in await admin.client_list() if c["name"] == f"{name}-sub"]
@@ -140,10 +145,7 @@ async def test_unsubscribe_really_unsubscribes(make_broker: MakeBroker, admin: R
     await broker.subscribe(dropped)
     await broker.unsubscribe(dropped)
     await broker.unsubscribe(dropped)  # no-op
-    deadline = time.monotonic() + 2.0
-    while await numsub(admin, dropped) != 0:
-        assert time.monotonic() < deadline
-        await asyncio.sleep(0.01)
+    await eventually(lambda: _no_subscriber(admin, dropped), timeout=2.0, step=0.01)
     assert await numsub(admin, kept) == 1
     assert await admin.publish(dropped, b"nobody") == 0
     await admin.publish(kept, b"somebody")
@@ -270,10 +272,9 @@ async def test_two_hubs_over_redis_and_repair_after_an_outage(admin: Redis) -> N
             await eventually(lambda: viewer.texts == ["snapshot A1001 @0", "A1001 #1"])
 
             await kill_subscriber(admin, name)
-            deadline = time.monotonic() + 2
-            while await numsub(admin, channel_for("A1001")) != 0:
-                assert time.monotonic() < deadline
-                await asyncio.sleep(0.01)
+            await eventually(
+                lambda: _no_subscriber(admin, channel_for("A1001")), timeout=2, step=0.01
+            )
             # Published into the outage: pub/sub drops it...
             await publishing_broker.publish(channel_for("A1001"), source.commit("A1001"))
             # ...and the reconnect repairs it from the source.

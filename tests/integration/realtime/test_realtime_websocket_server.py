@@ -17,7 +17,8 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from realtime.hub import Hub, create_hub
 from realtime.websocket import origin_allowed, pump
-from tests.unit.realtime.realtime_fakes import FakeSource, eventually
+from tests.eventually import eventually
+from tests.unit.realtime.realtime_fakes import FakeSource
 
 ORIGIN = "http://127.0.0.1:8000"
 

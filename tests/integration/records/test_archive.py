@@ -15,7 +15,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from carriers.registry import get_adapter
 from portal.domain.interactions import (
     Direction,
     InteractionChannel,
@@ -29,21 +28,14 @@ from tests.eventually import eventually
 from tests.integration.conftest import WEBHOOK_SECRET, Portal
 from tests.integration.notifications.conftest import Harness, days
 from tests.integration.webhook_helpers import send_generic
+from tests.webhook_sender import post_signed, sign
 
 DHL = "JD014600003828"
 
 
 async def _post_raw(harness: Harness, body: bytes) -> int:
-    adapter = get_adapter("generic")
-    assert adapter is not None
-    headers, query = adapter.sign(body, WEBHOOK_SECRET, harness.clock())
-    answer = await harness.client.post(
-        "/webhooks/generic",
-        content=body,
-        params=query,
-        headers={**headers, "Content-Type": "application/json"},
-    )
-    return answer.status_code
+    signed = sign("generic", body, WEBHOOK_SECRET, harness.clock())
+    return (await post_signed(harness.client, "generic", body, signed)).status_code
 
 
 async def _full_record(harness: Harness) -> tuple[str, str]:

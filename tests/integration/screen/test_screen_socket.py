@@ -14,8 +14,9 @@ from websockets.exceptions import InvalidStatus
 from portal.models import StaffUser
 from portal.security import hash_password
 from portal.web.pages import feedback_csrf
+from tests.eventually import eventually
 from tests.integration.live.conftest import MakePortal
-from tests.integration.live.helpers import InProcessPortal, Watcher, eventually
+from tests.integration.live.helpers import InProcessPortal, Watcher
 from tests.integration.staff_helpers import STAFF_PASSWORD, csrf_in, login
 
 

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import json
 import re
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
 
 import httpx
 
 from carriers.base import ParsedWebhook
 from carriers.registry import get_adapter
+from tests import webhook_sender
 from tests.integration.conftest import WEBHOOK_SECRET, Portal
 from tests.unit.carriers.carriers_fixtures import payload
+from tests.webhook_sender import Signed as Signed
+from tests.webhook_sender import generic_body as generic_body
 
 # Two secrets per carrier: the first is the current one, the second the one being rotated in.
 SECRETS: dict[str, tuple[str, ...]] = {
@@ -89,17 +89,17 @@ def shifted(moment: str) -> datetime:
     return datetime.fromisoformat(moment).astimezone(UTC) + day_shift()
 
 
-@dataclass
-class Signed:
-    headers: dict[str, str]
-    query: dict[str, str]
-
-
-def sign(portal: Portal, provider: str, body: bytes, secret: str | None = None) -> Signed:
-    adapter = get_adapter(provider)
-    assert adapter is not None
-    headers, query = adapter.sign(body, secret or SECRETS[provider][0], portal.clock())
-    return Signed(dict(headers), dict(query))
+def sign(
+    portal: Portal,
+    provider: str,
+    body: bytes,
+    secret: str | None = None,
+    *,
+    at: datetime | None = None,
+) -> Signed:
+    """Signed as the carrier signs, at ``at`` (default: now), with its test secret or ``secret``."""
+    secret = secret or SECRETS[provider][0]
+    return webhook_sender.sign(provider, body, secret, at or portal.clock())
 
 
 async def deliver(
@@ -114,26 +114,11 @@ async def deliver(
 ) -> httpx.Response:
     """POST a body to /webhooks/{provider}, signed as that provider signs (or as given)."""
     signed = signed or sign(portal, provider, body, secret)
-    headers = {**signed.headers, "Content-Type": content_type, **(extra_headers or {})}
-    return await portal.client.post(
-        f"/webhooks/{provider}", content=body, params=signed.query, headers=headers
+    return await webhook_sender.post_signed(
+        portal.client,
+        provider,
+        body,
+        signed,
+        content_type=content_type,
+        extra_headers=extra_headers,
     )
-
-
-def generic_body(
-    tracking_number: str,
-    status: str,
-    occurred_at: datetime,
-    message: str,
-    **fields: Any,
-) -> bytes:
-    event: dict[str, Any] = {
-        "tracking_number": tracking_number,
-        "carrier": fields.pop("carrier", "dhl"),
-        "status": status,
-        "occurred_at": occurred_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
-        "location": fields.pop("location", {"city": "Leipzig", "region": "SN", "country": "DE"}),
-        "message": message,
-    }
-    event.update(fields)
-    return json.dumps(event).encode()

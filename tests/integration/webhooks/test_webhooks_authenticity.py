@@ -13,7 +13,6 @@ import pytest
 from sqlalchemy import func, select
 from sqlmodel import col
 
-from carriers.registry import get_adapter
 from portal.app import create_app
 from portal.models import WebhookReceipt
 from portal.settings import Settings
@@ -119,28 +118,24 @@ def _wrong_secret(provider: str) -> str:
 
 async def test_a_generic_webhook_six_minutes_old_is_refused(portal: Portal) -> None:
     shipped, body = await shipped_for(portal, "generic")
-    adapter = get_adapter("generic")
-    assert adapter is not None
     before = await webhook_counter(portal, "generic", "rejected")
-    headers, _ = adapter.sign(body, SECRETS["generic"][0], portal.clock() - timedelta(minutes=6))
-    answer = await deliver(portal, "generic", body, signed=Signed(headers, {}))
+    signed = sign(portal, "generic", body, at=portal.clock() - timedelta(minutes=6))
+    answer = await deliver(portal, "generic", body, signed=signed)
     await assert_refused(portal, "generic", answer.status_code, before)
     assert "tolerance" in answer.json()["error"]["message"]
 
     # Four minutes old is within the tolerance.
-    headers, _ = adapter.sign(body, SECRETS["generic"][0], portal.clock() - timedelta(minutes=4))
-    answer = await deliver(portal, "generic", body, signed=Signed(headers, {}))
+    signed = sign(portal, "generic", body, at=portal.clock() - timedelta(minutes=4))
+    answer = await deliver(portal, "generic", body, signed=signed)
     assert answer.status_code == 200 and answer.json()["outcome"] == "applied"
     assert len(await shipped.checkpoints()) == 1
 
 
 async def test_a_shippo_signature_header_six_minutes_old_is_refused(portal: Portal) -> None:
     _, body = await shipped_for(portal, "shippo")
-    adapter = get_adapter("shippo")
-    assert adapter is not None
     before = await webhook_counter(portal, "shippo", "rejected")
-    headers, query = adapter.sign(body, SECRETS["shippo"][0], portal.clock() - timedelta(minutes=6))
-    answer = await deliver(portal, "shippo", body, signed=Signed(headers, query))
+    signed = sign(portal, "shippo", body, at=portal.clock() - timedelta(minutes=6))
+    answer = await deliver(portal, "shippo", body, signed=signed)
     await assert_refused(portal, "shippo", answer.status_code, before)
 
 

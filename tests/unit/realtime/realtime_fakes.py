@@ -7,7 +7,6 @@ from collections import defaultdict
 from collections.abc import Callable
 
 from realtime.hub import Frame
-from tests.eventually import eventually as eventually  # the one helper, re-exported
 
 
 class FakeSource:

@@ -13,7 +13,8 @@ import pytest
 from realtime.admission import Admission
 from realtime.hub import Frame, Hub, create_hub
 from realtime.memory import InProcessBroker
-from tests.unit.realtime.realtime_fakes import FakeSource, FakeViewer, eventually
+from tests.eventually import eventually
+from tests.unit.realtime.realtime_fakes import FakeSource, FakeViewer
 
 
 def channel_for(topic: str) -> str:

@@ -9,7 +9,8 @@ import pytest
 from realtime.follower import create_follower_hub
 from realtime.hub import Hub, create_hub
 from realtime.memory import InProcessBroker
-from tests.unit.realtime.realtime_fakes import FakeSource, FakeViewer, eventually
+from tests.eventually import eventually
+from tests.unit.realtime.realtime_fakes import FakeSource, FakeViewer
 
 
 def channel_for(topic: str) -> str:

@@ -11,7 +11,8 @@ from starlette.websockets import WebSocketDisconnect
 
 from realtime.hub import Frame, Hub, create_hub
 from realtime.websocket import SocketViewer, origin_allowed, pump
-from tests.unit.realtime.realtime_fakes import FakeSource, eventually
+from tests.eventually import eventually
+from tests.unit.realtime.realtime_fakes import FakeSource
 
 
 class FakeWebSocket:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, exists, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from carriers.base import TrackingUpdate
@@ -37,7 +37,6 @@ from ..domain.status import (
 from ..models import Order, OrderEvent, Shipment, table_of
 from ..notify.rules import Contact, Rules, plan
 from .checkpoints import (
-    HELD_FINGERPRINTS,
     carries_news,
     checkpoint_event,
     checkpoint_fingerprint,
@@ -52,8 +51,13 @@ from .timeline import Published, UnitOfWork, event_values
 _SHIPMENTS, _ORDERS, _EVENTS = table_of(Shipment), table_of(Order), table_of(OrderEvent)
 Target = Row[*tuple[Any, ...]]  # a row of _FIND
 
+_OTHER_SHIPMENTS = _SHIPMENTS.alias("other_shipments")
+
 # Built once. The shipment and its order in one row, locked as the ORM path locks them (on
-# PostgreSQL: the order's row, then the shipment's).
+# PostgreSQL: the order's row, then the shipment's), with two answers that would otherwise
+# take a statement each (a statement's overhead costs far more than these indexed lookups):
+# whether the order already holds this checkpoint (``held``: repeated history), and whether
+# it has other shipments (``has_others``: only then are their milestones read).
 _FIND = (
     select(
         _SHIPMENTS.c.id,
@@ -73,6 +77,18 @@ _FIND = (
         _ORDERS.c.locale,
         _ORDERS.c.customer_email,
         _ORDERS.c.customer_phone,
+        exists()
+        .where(
+            _EVENTS.c.order_id == _ORDERS.c.id,
+            _EVENTS.c.fingerprint == bindparam("fingerprint"),
+        )
+        .label("held"),
+        exists()
+        .where(
+            _OTHER_SHIPMENTS.c.order_id == _ORDERS.c.id,
+            _OTHER_SHIPMENTS.c.id != _SHIPMENTS.c.id,
+        )
+        .label("has_others"),
     )
     .join(_ORDERS, _ORDERS.c.id == _SHIPMENTS.c.order_id)
     .where(_SHIPMENTS.c.tracking_number == bindparam("tracking_number"))
@@ -134,15 +150,14 @@ async def record(
 def _qualify(
     connection: Connection, update: TrackingUpdate, rules: Rules | None
 ) -> PlainCheckpoint | None:
-    rows = connection.execute(_FIND, {"tracking_number": update.tracking_number}).all()
+    fingerprint = checkpoint_fingerprint(update)
+    rows = connection.execute(
+        _FIND, {"tracking_number": update.tracking_number, "fingerprint": fingerprint}
+    ).all()
     if not rows:
         return None  # unmatched: kept for the shop's registration (ORM path)
     target = pick_shipment(rows, update.carrier, lambda row: str(row.carrier))
-    fingerprint = checkpoint_fingerprint(update)
-    held = connection.execute(
-        HELD_FINGERPRINTS, {"order_id": target.order_id, "fingerprints": [fingerprint]}
-    )
-    if held.first() is not None:
+    if target.held:
         return None  # repeated history
     newest = carries_news(target.status_occurred_at, target.milestone, update)
     if newest and update.estimated_delivery not in (None, target.estimated_delivery):
@@ -181,10 +196,14 @@ def _next_order_status(
     connection: Connection, target: Target, milestone: ShipmentStatus
 ) -> OrderStatus | None:
     """The order's status once this shipment reaches ``milestone``; None if it stays."""
-    others = connection.execute(
-        _OTHER_MILESTONES, {"order_id": target.order_id, "shipment_id": target.id}
+    others = (
+        connection.execute(
+            _OTHER_MILESTONES, {"order_id": target.order_id, "shipment_id": target.id}
+        ).all()
+        if target.has_others
+        else []
     )
-    milestones = [ShipmentStatus(m) for (m,) in others.all()] + [milestone]
+    milestones = [ShipmentStatus(m) for (m,) in others] + [milestone]
     unshipped = connection.execute(UNSHIPPED_ITEM, {"order_id": target.order_id})
     derived = derive_order_status(
         OrderStatus(target.order_status), milestones, unshipped.first() is None

@@ -13,8 +13,9 @@ from pathlib import Path
 import httpx
 
 from tests.e2e.conftest import PortalProcess
+from tests.eventually import eventually
 from tests.integration.live.conftest import SpawnPortal
-from tests.integration.live.helpers import Api, Watcher, eventually
+from tests.integration.live.helpers import Api, Watcher
 
 WORK = re.compile(r'^portal_ws_connect_work\{kind="(\w+)"\} ([0-9.e+]+)$', re.MULTILINE)
 

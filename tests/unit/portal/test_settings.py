@@ -134,3 +134,19 @@ def test_the_demo_changes_its_settings_not_the_environment(
     named = load_settings(env(tmp_path, PORTAL_SHOP_NAME="Corner shop"))
     assert demo_settings(named, "127.0.0.1", 8000).shop_name == "Corner shop"
     assert demo_settings(named, "127.0.0.1", 8000).base_url == "http://127.0.0.1:8000"
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"), [(None, 3600.0), ("60", 60.0), ("0", 0.0), ("0.5", 0.5)]
+)
+def test_audit_interval(tmp_path: Path, value: str | None, seconds: float) -> None:
+    env = {"PORTAL_INSTANCE_DIR": str(tmp_path)}
+    if value is not None:
+        env["PORTAL_AUDIT_INTERVAL"] = value
+    assert load_settings(env).audit_interval == seconds
+
+
+@pytest.mark.parametrize("value", ["-1", "hourly", "nan", "inf"])
+def test_audit_interval_refuses(tmp_path: Path, value: str) -> None:
+    with pytest.raises(SettingsError, match="PORTAL_AUDIT_INTERVAL"):
+        load_settings({"PORTAL_INSTANCE_DIR": str(tmp_path), "PORTAL_AUDIT_INTERVAL": value})

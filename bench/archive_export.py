@@ -35,6 +35,7 @@ from portal.models import (  # noqa: E402
     Notification,
     Order,
     OrderEvent,
+    ReceiptTracking,
     ShareLink,
     Shipment,
     WebhookReceipt,
@@ -48,7 +49,7 @@ POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 
 def _rows(start: int, count: int, now: datetime) -> dict[Any, list[dict[str, Any]]]:
     rows: dict[Any, list[dict[str, Any]]] = {m: [] for m in (Order, Shipment, OrderEvent)}
-    rows.update({m: [] for m in (Notification, ShareLink, WebhookReceipt)})
+    rows.update({m: [] for m in (Notification, ShareLink, WebhookReceipt, ReceiptTracking)})
     for oid in range(start, start + count):
         number, tracking, token = f"B{oid:07d}", f"JD{oid:012d}", new_token()
         rows[Order].append(
@@ -81,6 +82,7 @@ def _rows(start: int, count: int, now: datetime) -> dict[Any, list[dict[str, Any
         )
         rows[WebhookReceipt].append(
             dict(
+                id=oid,
                 carrier="generic",
                 dedupe_key=f"k{oid}",
                 outcome="applied",
@@ -90,6 +92,7 @@ def _rows(start: int, count: int, now: datetime) -> dict[Any, list[dict[str, Any
                 received_at=now,
             )
         )
+        rows[ReceiptTracking].append(dict(receipt_id=oid, tracking_number=tracking))
         for seq in range(1, 11):
             rows[OrderEvent].append(
                 dict(

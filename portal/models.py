@@ -230,6 +230,20 @@ class WebhookReceipt(SQLModel, table=True):
     applied_at: datetime | None = _ts()
 
 
+class ReceiptTracking(SQLModel, table=True):
+    """The tracking numbers a webhook receipt is about, one row each (an indexed lookup).
+
+    A parsed receipt's numbers; a dead letter's are the words of its raw body shaped like a
+    tracking number. A dead letter with too many such words has the one row ``""`` instead
+    (see portal.services.receipt_numbers).
+    """
+
+    __tablename__ = "receipt_tracking"
+
+    receipt_id: int = Field(foreign_key="webhook_receipts.id", primary_key=True)
+    tracking_number: str = Field(max_length=64, primary_key=True, index=True)
+
+
 class Notification(SQLModel, table=True):
     """The outbox and the permanent log in one table."""
 

@@ -19,6 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ..domain.receipt_numbers import UNINDEXED, mentioned_numbers
 from ..models import (
     Delay,
     Feedback,
@@ -26,6 +27,7 @@ from ..models import (
     Order,
     OrderEvent,
     OrderItem,
+    ReceiptTracking,
     ShareLink,
     Shipment,
     ShipmentItem,
@@ -47,13 +49,17 @@ SHIPMENTS, SHIPMENT_ITEMS = table_of(Shipment), table_of(ShipmentItem)
 EVENTS, DELAYS, CHOICES = table_of(OrderEvent), table_of(Delay), table_of(DelayChoice)
 RECEIPTS, NOTIFICATIONS = table_of(WebhookReceipt), table_of(Notification)
 LINKS, FEEDBACK, FINDINGS = table_of(ShareLink), table_of(Feedback), table_of(AuditFinding)
-INTERACTIONS = table_of(Interaction)
+INTERACTIONS, LINKED = table_of(Interaction), table_of(ReceiptTracking)
 INQUIRIES, MESSAGES, SLA_EVENTS = table_of(Inquiry), table_of(InquiryMessage), table_of(SlaEvent)
 
 # A share-link path in a notice: /t/<token>, where a token is URL-safe base64.
 _LINK_PATH = re.compile(r"/t/([A-Za-z0-9_-]{8,128})")
 # Columns never copied: secrets' hashes, and a derived search column.
 _LEFT_OUT = {"token_hash", "customer_email_norm"}
+# Tracking numbers or receipt ids per IN (...) list.
+_CHUNK = 500
+# Terms per OR of LIKEs (SQLite nests each OR one level deeper).
+_LIKE_CHUNK = 100
 
 
 def redact_tokens(text: str, link_ids: Mapping[str, int]) -> str:
@@ -134,37 +140,51 @@ def _by_order(rows: Iterable[Row]) -> dict[int, list[Row]]:
 async def _receipts(
     session: AsyncSession, shipments: Iterable[Row]
 ) -> dict[int, list[dict[str, Any]]]:
-    """The receipts about each order's shipments.
+    """The receipts about each order's shipments, found through ``receipt_tracking``.
 
-    Parsed receipts name their tracking numbers (``tracking_numbers`` is ',A,B,'); a dead
-    letter could not be parsed, so it belongs to the orders whose tracking numbers its raw
-    body mentions.
+    Parsed receipts are linked to the numbers they name, dead letters to the words of their
+    body that look like tracking numbers; only a dead letter too wordy to index (linked to
+    ``UNINDEXED``) has its body read, and only those receipts are read.
     """
     orders_of: dict[str, set[int]] = defaultdict(set)
     for s in shipments:
         orders_of[s["tracking_number"]].add(s["order_id"])
     numbers = sorted(orders_of)
+    about: dict[int, set[str]] = defaultdict(set)
+    for start in range(0, len(numbers), _CHUNK):
+        chunk = numbers[start : start + _CHUNK]
+        stmt = sa.select(LINKED.c.receipt_id, LINKED.c.tracking_number).where(
+            LINKED.c.tracking_number.in_(chunk)
+        )
+        for receipt_id, number in (await session.execute(stmt)).all():
+            about[receipt_id].add(number)
+    for receipt_id, body in await _unindexed(session, numbers):
+        about[receipt_id].update(mentioned_numbers(body) & orders_of.keys())
     found: dict[int, Row] = {}
-    dead = RECEIPTS.c.outcome == "dead_letter"
-    for start in range(0, len(numbers), 100):
-        chunk = numbers[start : start + 100]
-        named = sa.or_(
-            *(RECEIPTS.c.tracking_numbers.contains(f",{n},", autoescape=True) for n in chunk)
-        )
-        mentioned = sa.and_(
-            dead, sa.or_(*(RECEIPTS.c.body.contains(n, autoescape=True) for n in chunk))
-        )
-        for row in await _rows(session, sa.select(RECEIPTS).where(sa.or_(named, mentioned))):
+    ids = sorted(about)
+    for start in range(0, len(ids), _CHUNK):
+        stmt = sa.select(RECEIPTS).where(RECEIPTS.c.id.in_(ids[start : start + _CHUNK]))
+        for row in await _rows(session, stmt):
             found[row["id"]] = row
     out: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for receipt_id in sorted(found):
-        row = found[receipt_id]
-        named_numbers = [n for n in row["tracking_numbers"].split(",") if n]
-        if not named_numbers and row["outcome"] == "dead_letter":
-            named_numbers = [n for n in numbers if n in row["body"]]
-        owners = set().union(*(orders_of.get(n, set()) for n in named_numbers))
+        owners = set().union(*(orders_of[n] for n in about[receipt_id]))
         for order_id in sorted(owners):
-            out[order_id].append(receipt_json(row))
+            out[order_id].append(receipt_json(found[receipt_id]))
+    return out
+
+
+async def _unindexed(session: AsyncSession, numbers: Sequence[str]) -> list[tuple[int, str]]:
+    """Ids and bodies of the unindexed dead letters that mention one of ``numbers``."""
+    out: list[tuple[int, str]] = []
+    unindexed = sa.select(LINKED.c.receipt_id).where(LINKED.c.tracking_number == UNINDEXED)
+    for start in range(0, len(numbers), _LIKE_CHUNK):
+        chunk = numbers[start : start + _LIKE_CHUNK]
+        stmt = sa.select(RECEIPTS.c.id, RECEIPTS.c.body).where(
+            RECEIPTS.c.id.in_(unindexed),
+            sa.or_(*(RECEIPTS.c.body.contains(n, autoescape=True) for n in chunk)),
+        )
+        out.extend((row.id, row.body) for row in (await session.execute(stmt)).all())
     return out
 
 

@@ -26,8 +26,8 @@ from .links import PLACEMENT_LINK_DAYS, issue_link
 from .outbox import (
     OUTBOX_CHANNEL,
     Notifier,
-    _context,
     customer_prefs,
+    notice_context,
     order_facts,
     render_and_check,
 )
@@ -76,9 +76,7 @@ async def enqueue_reply(
     await session.flush()
     settings = notifier.settings
     current = await order_facts(session, order, now, link_valid=True)
-    ctx, facts = await _context(
-        session, settings, order, settings.url(link.path()), link.path(), None, None, current.today
-    )
+    ctx, facts = await notice_context(session, settings, order, link.path(), current.today)
     ctx = replace(ctx, reply_text=message.body)
     facts = replace(facts, eta=None)  # a reply states no delivery date of its own
     templates = await notifier.templates(session)

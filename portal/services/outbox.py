@@ -160,16 +160,54 @@ def gate_notice(row: Notification, facts: NoticeFacts) -> Notice:
     )
 
 
-async def _context(
+def _shipment_fields(facts: NoticeFacts, order: Order, shipment: Shipment) -> dict[str, Any]:
+    """The carrier fields of a notice about ``shipment``; states its link and estimate."""
+    link = shipment.public_url or tracking_url(shipment.carrier, shipment.tracking_number)
+    facts.tracking_number, facts.carrier, facts.carrier_url = (
+        shipment.tracking_number,
+        shipment.carrier,
+        link,
+    )
+    facts.eta = shipment.estimated_delivery or order.estimated_delivery
+    return {
+        "carrier": shipment.carrier,
+        "carrier_name": carrier_name(shipment.carrier),
+        "tracking_number": shipment.tracking_number,
+        "carrier_url": link,
+    }
+
+
+def _delay_fields(facts: NoticeFacts, delay: Delay) -> dict[str, Any]:
+    """The fields of a notice about ``delay``; states its new date.
+
+    Only a date given with the delay is a new estimate; without one the notice says that the
+    new date is not known yet, rather than repeat the estimate the delay overturns.
+    """
+    facts.eta = delay.new_eta
+    return {
+        "delay_reason_code": delay.reason_code,
+        "delay_message": delay.message,
+        "new_estimated_delivery": delay.new_eta,
+        "compensation": delay.compensation,
+        "alternatives": tuple(json.loads(delay.alternatives or "[]")),
+    }
+
+
+async def notice_context(
     session: AsyncSession,
     settings: Settings,
     order: Order,
-    portal_url: str,
-    token_path: str,
-    shipment: Shipment | None,
-    delay: Delay | None,
+    link_path: str,
     today: date,
+    *,
+    shipment: Shipment | None = None,
+    delay: Delay | None = None,
 ) -> tuple[NoticeContext, NoticeFacts]:
+    """What a notice about ``order`` may say (its template's fields) and what it states (the
+    facts the accuracy gate checks): the notice's share link is ``link_path`` (``/t/...``), and
+    ``shipment`` and ``delay`` are the records the notice is about, if any. Used by the outbox,
+    inquiry replies and template previews alike."""
+    portal_url = settings.url(link_path)
     items = (
         await session.execute(
             select(OrderItem)
@@ -178,34 +216,8 @@ async def _context(
         )
     ).scalars()
     facts = NoticeFacts(portal_url=portal_url, eta=order.estimated_delivery)
-    carrier_fields: dict[str, Any] = {}
-    if shipment is not None:
-        link = shipment.public_url or tracking_url(shipment.carrier, shipment.tracking_number)
-        facts.tracking_number, facts.carrier, facts.carrier_url = (
-            shipment.tracking_number,
-            shipment.carrier,
-            link,
-        )
-        facts.eta = shipment.estimated_delivery or order.estimated_delivery
-        carrier_fields = {
-            "carrier": shipment.carrier,
-            "carrier_name": carrier_name(shipment.carrier),
-            "tracking_number": shipment.tracking_number,
-            "carrier_url": link,
-        }
-    delay_fields: dict[str, Any] = {}
-    if delay is not None:
-        # Only a date given with the delay is a new estimate; without one the notice says that
-        # the new date is not known yet, rather than repeat the estimate the delay overturns.
-        new_eta = delay.new_eta
-        facts.eta = new_eta
-        delay_fields = {
-            "delay_reason_code": delay.reason_code,
-            "delay_message": delay.message,
-            "new_estimated_delivery": new_eta,
-            "compensation": delay.compensation,
-            "alternatives": tuple(json.loads(delay.alternatives or "[]")),
-        }
+    carrier_fields = _shipment_fields(facts, order, shipment) if shipment is not None else {}
+    delay_fields = _delay_fields(facts, delay) if delay is not None else {}
     if facts.eta is not None and facts.eta < today:
         # An estimate that has passed is left out rather than stated (it is optional in every
         # notice that shows it); what a notice must state, such as a delay's new date, stays.
@@ -220,7 +232,7 @@ async def _context(
         promised_ship_by=order.promised_ship_by,
         promised_deliver_by=order.promised_deliver_by,
         estimated_delivery=facts.eta,
-        unsubscribe_url=settings.url(token_path + "/unsubscribe"),
+        unsubscribe_url=settings.url(link_path + "/unsubscribe"),
         feedback_url=portal_url + "#feedback",
         review_url=review_link(settings, order.order_number, ReviewVia.NOTICE)
         or portal_url + "#feedback",
@@ -316,15 +328,8 @@ async def enqueue_for_milestone(
     await session.flush()
     settings = notifier.settings
     current = await order_facts(session, order, now, link_valid=True)
-    ctx, shared = await _context(
-        session,
-        settings,
-        order,
-        settings.url(link.path()),
-        link.path(),
-        shipment,
-        delay,
-        current.today,
+    ctx, shared = await notice_context(
+        session, settings, order, link.path(), current.today, shipment=shipment, delay=delay
     )
     templates = await notifier.templates(session)
     assert order.id is not None

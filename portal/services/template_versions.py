@@ -32,7 +32,7 @@ from ..notify.templates import (
     read_directory,
 )
 from ..settings import Settings
-from .outbox import _context as notice_context
+from .outbox import notice_context
 
 SHIPPED_BY = "shipped with the portal"
 
@@ -117,9 +117,15 @@ def diff(older: Version, newer: Version) -> dict[str, list[str]]:
 
 
 async def preview_context(
-    session: AsyncSession, settings: Settings, order_number: str | None, today: date
+    session: AsyncSession,
+    settings: Settings,
+    order_number: str | None,
+    kind: NotificationKind,
+    today: date,
 ) -> NoticeContext:
-    """The sample order's context, or a real order's (with a stand-in link: no token made)."""
+    """The sample order's context, or a real order's for a notice of ``kind`` (with a stand-in
+    link: no token made): its latest shipment, and its latest delay for a delay notice only, as
+    the outbox gives them (only the delayed milestone's notices are about a delay)."""
     if not order_number:
         return sample_context(today, base_url=settings.base_url)
     order = (
@@ -138,18 +144,21 @@ async def preview_context(
         .scalars()
         .first()
     )
-    delay = (
-        (
-            await session.execute(
-                select(Delay).where(col(Delay.order_id) == order.id).order_by(col(Delay.id).desc())
+    delay = None
+    if kind is NotificationKind.DELAY:
+        delay = (
+            (
+                await session.execute(
+                    select(Delay)
+                    .where(col(Delay.order_id) == order.id)
+                    .order_by(col(Delay.id).desc())
+                )
             )
+            .scalars()
+            .first()
         )
-        .scalars()
-        .first()
-    )
-    path = "/t/preview-link"
     ctx, _ = await notice_context(
-        session, settings, order, settings.url(path), path, shipment, delay, today
+        session, settings, order, "/t/preview-link", today, shipment=shipment, delay=delay
     )
     return ctx
 

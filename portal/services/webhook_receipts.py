@@ -19,6 +19,7 @@ from carriers.base import ParsedWebhook
 
 from ..db import Database
 from ..models import WebhookReceipt, table_of
+from . import receipt_links
 
 # Headers worth keeping for audit (signatures prove what was received). The UPS credential and
 # Authorization headers, and Shippo's ?token=, ARE the secrets: they are never stored.
@@ -135,6 +136,8 @@ async def record_dead_letter(
             )
             session.add(receipt)
             await session.flush()
+            assert receipt.id is not None
+            await receipt_links.link(session, receipt.id, receipt.outcome, "", text)
             return receipt.id
     except IntegrityError:
         # The same body arrived twice at once; the other request kept it.

@@ -20,7 +20,7 @@ from carriers.base import CarrierAdapter, ParsedWebhook, PayloadError
 from ..db import Database
 from ..errors import NotFound
 from ..models import Order, Shipment, WebhookReceipt
-from . import plain_checkpoint
+from . import plain_checkpoint, receipt_links
 from .timeline import UnitOfWork
 from .webhook_apply import apply_matched, apply_updates
 from .webhook_matching import Matched, lock_tracking_numbers, match_updates
@@ -62,6 +62,7 @@ async def ingest(
             # before anything else, so a redelivery fails here having changed nothing, and on
             # PostgreSQL a concurrent twin waits here until the first one commits. (A plain
             # INSERT: the receipt is not changed later, so it needs no ORM object.)
+            numbers = tracking_list(parsed)
             receipt_id = (
                 await session.execute(
                     INSERT_RECEIPT,
@@ -72,12 +73,13 @@ async def ingest(
                         "body": text,
                         "body_base64": exact,
                         "headers": audit_headers(headers),
-                        "tracking_numbers": tracking_list(parsed)[:1000],
+                        "tracking_numbers": numbers[:1000],
                         "received_at": now,
                         "applied_at": None if unmatched else now,
                     },
                 )
             ).scalar_one()
+            await receipt_links.link(session, receipt_id, outcome, numbers, text)
             source = f"carrier:{carrier}"
             if plain is not None:
                 applied = await plain_checkpoint.record(session, uow, plain, now=now, source=source)
@@ -117,7 +119,7 @@ async def apply_unmatched(
         select(WebhookReceipt)
         .where(
             col(WebhookReceipt.outcome) == Outcome.UNMATCHED,
-            col(WebhookReceipt.tracking_numbers).contains(f",{shipment.tracking_number},"),
+            col(WebhookReceipt.id).in_(receipt_links.receipts_about(shipment.tracking_number)),
         )
         .order_by(col(WebhookReceipt.id))
     )
@@ -174,14 +176,19 @@ async def replay(
         if twin is not None and twin != receipt.id:
             receipt.outcome = Outcome.DUPLICATE
             session.add(receipt)
+            await receipt_links.relink(
+                session, receipt_id, receipt.outcome, receipt.tracking_numbers, receipt.body
+            )
             return IngestResult(Outcome.DUPLICATE, receipt.id)
         applied, unmatched = await apply_updates(
             session, uow, parsed.updates, now=now, source=f"carrier:{receipt.carrier}"
         )
         receipt.dedupe_key = key
-        receipt.tracking_numbers = tracking_list(parsed)[:1000]
+        numbers = tracking_list(parsed)
+        receipt.tracking_numbers = numbers[:1000]
         receipt.outcome = Outcome.UNMATCHED if unmatched else Outcome.APPLIED
         receipt.error = None
         receipt.applied_at = None if unmatched else now
         session.add(receipt)
+        await receipt_links.relink(session, receipt_id, receipt.outcome, numbers, receipt.body)
         return IngestResult(receipt.outcome, receipt.id, applied, tuple(unmatched))

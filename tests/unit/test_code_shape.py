@@ -31,7 +31,6 @@ FUNCTION_EXCEPTIONS = {
     "portal/services/dispatch.py:Dispatcher._recheck": 90,
     "portal/services/dispatch.py:Dispatcher._record": 61,
     "portal/services/orders.py:add_shipment": 96,
-    "portal/services/outbox.py:_context": 69,
     "portal/services/outbox.py:enqueue_for_milestone": 77,
 }
 

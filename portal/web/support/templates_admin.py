@@ -170,7 +170,7 @@ async def _preview(
             base, kind, channel, locale, parts, today=today, base_url=runtime.settings.base_url
         )
         try:
-            ctx = await preview_context(session, runtime.settings, order_number, today)
+            ctx = await preview_context(session, runtime.settings, order_number, kind, today)
             rendered = render_candidate(base, kind, channel, locale, parts, ctx)
         except (RenderError, PortalError) as exc:
             return None, [*found, f"preview: {exc}"]

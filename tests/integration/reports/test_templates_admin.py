@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -134,3 +135,31 @@ async def _notices(portal: Portal, number: str) -> list[Notification]:
         col(Notification.kind) == "order_confirmation",
         col(Notification.channel) == "email",
     )
+
+
+async def test_a_preview_is_about_what_a_notice_of_its_kind_is_about(
+    portal: Portal, admin: Any
+) -> None:
+    # The carrier's estimate is on the shipment; a delay without a new date is on the order.
+    # Only a delay notice is about the delay (as in the outbox): a shipping notice still
+    # states the shipment's estimate, a delay notice does not.
+    number = (await portal.create_order())["order_number"]
+    base = f"/api/v1/orders/{number}"
+    estimate = (date.today() + timedelta(days=9)).isoformat()
+    shipped = await portal.post(
+        base + "/shipments",
+        {"carrier": "dhl", "tracking_number": "JD014600005555", "estimated_delivery": estimate},
+    )
+    assert shipped.status_code == 201, shipped.text
+    delayed = await portal.post(base + "/delays", {"reason_code": "weather", "message": "Snow"})
+    assert delayed.status_code == 201, delayed.text
+    stated = {}
+    for kind in ("shipping", "delay"):
+        page = f"/support/templates/{kind}/email/en"
+        parts = _parts((await admin.get(page)).text)
+        parts["txt"] += "\nETA[{{ estimated_delivery }}]"
+        answer = await admin.post_form(page, {**parts, "action": "preview", "order_number": number})
+        assert answer.status_code == 200
+        stated[kind] = re.findall(r"ETA\[([^]{]*)\]", answer.text)
+    assert stated["shipping"] == [estimate]
+    assert estimate not in stated["delay"]

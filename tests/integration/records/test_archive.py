@@ -236,7 +236,7 @@ async def test_export_command(portal: Portal, tmp_path: Path) -> None:
 
 
 async def _export_peak(portal: Portal, out: Path) -> tuple[int, int]:
-    out.mkdir()
+    out.mkdir(parents=True)
     # tracemalloc counts the whole process: let the publisher ring the new orders' doorbells
     # first, or its work lands in one of the two peaks.
     await eventually(lambda: portal.runtime.publisher.idle)
@@ -251,13 +251,23 @@ async def _export_peak(portal: Portal, out: Path) -> tuple[int, int]:
     return result.orders, peak
 
 
+async def _least_export_peak(portal: Portal, out: Path) -> tuple[int, int]:
+    """The lower peak of two exports: tracemalloc counts the whole process, and on a loaded
+    machine another task's moment of work can land in one run's peak (seen once in CI on
+    PostgreSQL: 4.5 MB against 1.2 MB), but not in both."""
+    first = await _export_peak(portal, out / "first")
+    second = await _export_peak(portal, out / "second")
+    assert first[0] == second[0]
+    return first[0], min(first[1], second[1])
+
+
 async def test_export_memory_stays_flat_as_orders_grow(portal: Portal, tmp_path: Path) -> None:
     for _ in range(30):
         await portal.create_order()
-    small, small_peak = await _export_peak(portal, tmp_path / "small")
+    small, small_peak = await _least_export_peak(portal, tmp_path / "small")
     for _ in range(90):
         await portal.create_order()
-    large, large_peak = await _export_peak(portal, tmp_path / "large")
+    large, large_peak = await _least_export_peak(portal, tmp_path / "large")
     assert (small, large) == (30, 120)
     # Four times the orders, the same batch size: the peak is one batch's, not the export's.
     assert large_peak < small_peak * 1.5, (small_peak, large_peak)

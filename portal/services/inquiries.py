@@ -32,6 +32,7 @@ from ..timezones import zone
 from .inquiry_clock import breached_targets, record_sla_event, refresh_clock
 from .inquiry_replies import enqueue_reply
 from .interactions import InteractionEntry, record_interaction
+from .screen.bell import ring_after_commit
 from .timeline import append_event
 
 MAX_MESSAGE = 20_000
@@ -158,7 +159,7 @@ async def open_inquiry(work: Work, new: NewInquiry, author: Author) -> Inquiry:
     await _add_message(work, inquiry, order, body, Direction.INBOUND, new.channel, author,
                        inbound_mail_id=new.inbound_mail_id)  # fmt: skip
     await refresh(work, inquiry, opened=True)
-    work.uow.inquiries.append(inquiry.id)
+    _announce(work, inquiry, order)
     return inquiry
 
 
@@ -176,7 +177,7 @@ async def add_customer_message(
     message = await _add_message(work, inquiry, order, _body(text), Direction.INBOUND, channel,
                                  author, inbound_mail_id=inbound_mail_id)  # fmt: skip
     await refresh(work, inquiry)
-    work.uow.inquiries.append(inquiry.id)
+    _announce(work, inquiry, order)
     return message
 
 
@@ -204,7 +205,7 @@ async def add_reply(
         work.session.add(message)
         await work.session.flush()
     await refresh(work, inquiry)
-    work.uow.inquiries.append(inquiry.id)
+    _announce(work, inquiry, order)
     return message
 
 
@@ -239,7 +240,7 @@ async def set_state(work: Work, inquiry: Inquiry, state: InquiryState, author: A
         now=work.now,
     )
     await refresh(work, inquiry)
-    work.uow.inquiries.append(inquiry.id)
+    _announce(work, inquiry, order)
     return True
 
 
@@ -285,6 +286,14 @@ async def raise_from_order(work: Work, inquiry: Inquiry, order: Order) -> bool:
     inquiry.priority_reason = reason
     work.session.add(inquiry)
     return True
+
+
+def _announce(work: Work, inquiry: Inquiry, order: Order | None) -> None:
+    """After commit: the queue's bell for the inquiry and, when it is about an order, the order
+    screen's, so every writer (API, console, tracking page, mail) refreshes open screens."""
+    work.uow.inquiries.append(inquiry.id)
+    if order is not None:
+        ring_after_commit(work.uow, order)
 
 
 async def _order_of(session: AsyncSession, inquiry: Inquiry) -> Order | None:

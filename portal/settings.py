@@ -166,7 +166,15 @@ def _trusted_proxies(env: Mapping[str, str]) -> tuple[Network, ...]:
         raise SettingsError(f"PORTAL_TRUSTED_PROXIES: {exc}") from None
 
 
-def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+def _seconds(
+    env: Mapping[str, str],
+    name: str,
+    default: float,
+    *,
+    high: float = 3600,
+    zero_is_off: bool = False,
+) -> float:
+    """A number of seconds in (0, high], or [0, high] where 0 turns the thing off."""
     value = _optional(env, name)
     if value is None:
         return default
@@ -174,8 +182,10 @@ def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
         seconds = float(value)
     except ValueError:
         raise SettingsError(f"{name} must be a number of seconds, got {value!r}") from None
-    if not 0 < seconds <= 3600:
-        raise SettingsError(f"{name} must be between 0 and 3600 seconds, got {value!r}")
+    low_ok = seconds >= 0 if zero_is_off else seconds > 0
+    if not (low_ok and seconds <= high):
+        low = "0 (off)" if zero_is_off else "0"
+        raise SettingsError(f"{name} must be between {low} and {high:g} seconds, got {value!r}")
     return seconds
 
 
@@ -190,19 +200,6 @@ def _count(env: Mapping[str, str], name: str, default: int, low: int, high: int)
     if not low <= count <= high:
         raise SettingsError(f"{name} must be between {low} and {high}, got {value!r}")
     return count
-
-
-def _reuse_seconds(env: Mapping[str, str], name: str, default: float) -> float:
-    value = _optional(env, name)
-    if value is None:
-        return default
-    try:
-        seconds = float(value)
-    except ValueError:
-        raise SettingsError(f"{name} must be a number of seconds, got {value!r}") from None
-    if not 0 <= seconds <= 60:
-        raise SettingsError(f"{name} must be between 0 (off) and 60 seconds, got {value!r}")
-    return seconds
 
 
 def _shop_timezone(env: Mapping[str, str]) -> str:
@@ -346,5 +343,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         dispatcher=_flag(env, "PORTAL_DISPATCHER", True),
         ws_catchup_concurrency=_count(env, "PORTAL_WS_CATCHUP_CONCURRENCY", 16, 1, 1000),
         ws_catchup_queue=_count(env, "PORTAL_WS_CATCHUP_QUEUE", 2000, 0, 100_000),
-        ws_snapshot_reuse=_reuse_seconds(env, "PORTAL_WS_SNAPSHOT_REUSE", 1.0),
+        ws_snapshot_reuse=_seconds(env, "PORTAL_WS_SNAPSHOT_REUSE", 1.0, high=60, zero_is_off=True),
     )

@@ -18,7 +18,9 @@ from portal.app import create_app
 from portal.domain.business_time import BusinessCalendar, OpeningHours
 from portal.domain.sla import SlaPolicy
 from portal.models_inquiries import Inquiry, SlaEvent
+from portal.runtime import Runtime
 from portal.services.dispatch import build_channels
+from portal.services.timeline import UnitOfWork
 from portal.settings import Settings
 from tests.integration.conftest import FrozenClock, Portal, add_api_key, migrated
 from tests.integration.notifications.conftest import (
@@ -111,3 +113,17 @@ async def desk(settings: Settings, clock: FrozenClock) -> AsyncIterator[Desk]:
             transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 5000))
             async with httpx.AsyncClient(transport=transport, base_url=wired.base_url) as client:
                 yield Desk(Portal(app, client, key, clock), wired, smtp, sms, channels)
+
+
+@pytest.fixture
+def rung(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
+    """(order number, kind) of every doorbell a committed change announces."""
+    published: list[tuple[str, str]] = []
+    original = Runtime.after_commit
+
+    async def watching(self: Runtime, uow: UnitOfWork) -> None:
+        published.extend((p.order_number, p.kind) for p in uow.published)
+        await original(self, uow)
+
+    monkeypatch.setattr(Runtime, "after_commit", watching)
+    return published

@@ -7,11 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
-from portal.runtime import Runtime
 from portal.services.screen.bell import SCREEN_KIND
-from portal.services.timeline import UnitOfWork
 from tests.integration.inquiries.conftest import Desk, iso
 from tests.integration.staff_helpers import staff_client
 
@@ -183,18 +179,11 @@ async def test_an_unmatched_inquiry_is_answered_by_phone_and_resolved_on_its_pag
 
 
 async def test_linking_through_the_api_rings_the_order_screen(
-    desk: Desk, monkeypatch: pytest.MonkeyPatch
+    desk: Desk, rung: list[tuple[str, str]]
 ) -> None:
     order = await desk.create_order()
     number = order["order_number"]
     opened = await unmatched(desk, order["customer"]["email"])
-    published: list[tuple[str, str]] = []
-    original = Runtime.after_commit
-
-    async def watching(self: Runtime, uow: UnitOfWork) -> None:
-        published.extend((p.order_number, p.kind) for p in uow.published)
-        await original(self, uow)
-
-    monkeypatch.setattr(Runtime, "after_commit", watching)
+    rung.clear()
     await desk.post(f"/api/v1/inquiries/{opened['id']}/order", {"order_number": number})
-    assert (number, SCREEN_KIND) in published
+    assert (number, SCREEN_KIND) in rung

@@ -6,26 +6,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import pytest
-
-from portal.runtime import Runtime
 from portal.services.screen.bell import SCREEN_KIND
-from portal.services.timeline import UnitOfWork
 from tests.integration.inquiries.conftest import Desk
-
-
-@pytest.fixture
-def rung(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
-    """(order number, kind) of every doorbell a committed change announces."""
-    published: list[tuple[str, str]] = []
-    original = Runtime.after_commit
-
-    async def watching(self: Runtime, uow: UnitOfWork) -> None:
-        published.extend((p.order_number, p.kind) for p in uow.published)
-        await original(self, uow)
-
-    monkeypatch.setattr(Runtime, "after_commit", watching)
-    return published
 
 
 async def _ring_of(

@@ -131,18 +131,20 @@ class Runtime:
         changed = [i for i in uow.inquiries if i is not None]
         urgent = {p.order_number for p in uow.published if may_raise_priority(p.kind, p.status)}
         self.metrics.count_sla_breaches(uow.sla_breaches)
+        if changed:
+            await self.inquiry_bell.ring(changed)
         if urgent:
             raised = self.new_uow()
             try:
-                changed += await raise_after_order_changes(
+                await raise_after_order_changes(
                     self.db, raised, self.settings.sla_policy, self.clock(), urgent
                 )
             except Exception:
                 log.exception("raising inquiry priorities after a change to %s failed", urgent)
             else:
-                self.metrics.count_sla_breaches(raised.sla_breaches)
-        if changed:
-            await self.inquiry_bell.ring(changed)
+                # Its own commit: its breaches, queue entries and order screens, announced
+                # like any other (its bells are never urgent, so this does not recurse).
+                await self.after_commit(raised)
 
     async def on_shipment_registered(
         self, session: AsyncSession, uow: UnitOfWork, order: Order, shipment: Shipment

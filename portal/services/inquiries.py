@@ -248,7 +248,8 @@ async def assign(work: Work, inquiry: Inquiry, staff_user_id: int | None) -> Non
     inquiry.assignee_id = staff_user_id
     inquiry.updated_at = work.now
     work.session.add(inquiry)
-    work.uow.inquiries.append(inquiry.id)
+    order = await work.session.get(Order, inquiry.order_id) if inquiry.order_id else None
+    _announce(work, inquiry, order)  # the order screen shows who has it
 
 
 async def raise_priorities_for_order(work: Work, order: Order) -> list[int]:
@@ -269,6 +270,10 @@ async def raise_priorities_for_order(work: Work, order: Order) -> list[int]:
             await refresh(work, inquiry)
             work.uow.inquiries.append(inquiry.id)
             changed.append(inquiry.id)
+    if changed:
+        # This commits after the order change's own events were announced: ring again, or an
+        # open order screen keeps showing the old priority.
+        ring_after_commit(work.uow, order)
     return [i for i in changed if i is not None]
 
 

@@ -31,7 +31,7 @@ from .metrics import Metrics
 from .models import Order, Shipment
 from .publisher import Publisher
 from .services.dispatch import Dispatcher, in_process_dispatcher
-from .services.inquiry_watch import BreachWatcher, InquiryBell
+from .services.inquiry_watch import BreachWatcher, InquiryBell, count_breaches
 from .services.links import LinkTarget
 from .services.outbox import Notifier
 from .services.timeline import UnitOfWork, order_channel
@@ -130,7 +130,8 @@ class Runtime:
 
         changed = [i for i in uow.inquiries if i is not None]
         urgent = {p.order_number for p in uow.published if may_raise_priority(p.kind, p.status)}
-        self.metrics.count_sla_breaches(uow.sla_breaches)
+        if uow.sla_breaches:
+            await count_breaches(self.db, self.metrics)
         if changed:
             await self.inquiry_bell.ring(changed)
         if urgent:

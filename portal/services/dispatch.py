@@ -50,7 +50,7 @@ from ..notify.kinds import RETRYABLE_STATES, NotificationState
 from ..settings import Settings
 from ..timezones import local_date
 from .inquiry_replies import RepliesSent, mark_replies_sent, message_of_key
-from .inquiry_watch import InquiryBell
+from .inquiry_watch import InquiryBell, count_breaches
 from .outbox import OUTBOX_CHANNEL, NoticeFacts, customer_prefs, gate_notice
 from .screen.bell import ring_orders
 from .screen.calls import task_for_notice
@@ -501,8 +501,8 @@ class Dispatcher:
                     .returning(col(Notification.id))
                 )
                 recorded.update(result.scalars())
-        if self.metrics is not None:
-            self.metrics.count_sla_breaches(replied.breaches)
+        if self.metrics is not None and replied.breaches:  # else a server counts them
+            await count_breaches(self.db, self.metrics)
         if sent and replied.inquiries and self.on_inquiries is not None:
             await self.on_inquiries(replied.inquiries)
         if self.announce is not None and recorded:

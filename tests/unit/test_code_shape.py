@@ -16,7 +16,6 @@ MAX_FUNCTION_LINES = 60
 # Being reshaped under issue 11 (the service core); each at most its size when listed.
 MODULE_EXCEPTIONS = {
     "portal/services/dispatch.py": 743,
-    "realtime/hub.py": 623,
 }
 FUNCTION_EXCEPTIONS = {
     # declarative tables: the CLI's parser, the metrics declared, the OpenAPI document

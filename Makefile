@@ -82,6 +82,12 @@ bench: install  ## benchmarks print figures; they are not tests
 	$(BIN)/python bench/ws_fanout.py
 	$(BIN)/python bench/webhook_ingest.py
 	$(BIN)/python bench/notify_dispatch.py
+	$(BIN)/python bench/reliability.py
+	$(BIN)/python bench/console.py
+	$(BIN)/python bench/order_screen.py
+	$(BIN)/python bench/inquiries.py
+	$(BIN)/python bench/reports.py
+	$(BIN)/python bench/archive_export.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -23,6 +23,7 @@ from .db import Database, NotMigrated
 from .logs import install_redaction, redact
 from .metrics import Metrics
 from .runtime import BackgroundTask, Runtime, build_runtime
+from .server import set_ws_access_log
 from .services.dispatch import run_in_process
 from .settings import Settings
 from .web import (
@@ -225,6 +226,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         install_redaction()
+        set_ws_access_log(settings.ws_access_log)
         db = Database(settings.database_url, busy_timeout=settings.db_busy_timeout)
         try:
             await _ensure_migrated(db, settings)

@@ -84,6 +84,10 @@ class SlaEvent(SQLModel, table=True):
     value: str | None = Field(default=None, max_length=32)  # new priority or state
     due_at: datetime | None = _ts()
     once_key: str | None = Field(default=None, max_length=200, unique=True)
+    # False for a breach not yet counted in any process's portal_sla_breaches_total: a process
+    # without /metrics (`portal mail-in`, `portal dispatch`) leaves it so, and a server claims
+    # it (portal.services.inquiry_watch.count_breaches). True for every other event.
+    counted: bool = Field(default=True, index=True, sa_column_kwargs={"server_default": sa.true()})
 
 
 class InboundMail(SQLModel, table=True):

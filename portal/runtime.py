@@ -31,7 +31,7 @@ from .metrics import Metrics
 from .models import Order, Shipment
 from .publisher import Publisher
 from .services.dispatch import Dispatcher, in_process_dispatcher
-from .services.inquiry_watch import BreachWatcher, InquiryBell
+from .services.inquiry_watch import BreachWatcher, InquiryBell, count_breaches
 from .services.links import LinkTarget
 from .services.outbox import Notifier
 from .services.timeline import UnitOfWork, order_channel
@@ -130,19 +130,22 @@ class Runtime:
 
         changed = [i for i in uow.inquiries if i is not None]
         urgent = {p.order_number for p in uow.published if may_raise_priority(p.kind, p.status)}
-        self.metrics.count_sla_breaches(uow.sla_breaches)
+        if uow.sla_breaches:
+            await count_breaches(self.db, self.metrics)
+        if changed:
+            await self.inquiry_bell.ring(changed)
         if urgent:
             raised = self.new_uow()
             try:
-                changed += await raise_after_order_changes(
+                await raise_after_order_changes(
                     self.db, raised, self.settings.sla_policy, self.clock(), urgent
                 )
             except Exception:
                 log.exception("raising inquiry priorities after a change to %s failed", urgent)
             else:
-                self.metrics.count_sla_breaches(raised.sla_breaches)
-        if changed:
-            await self.inquiry_bell.ring(changed)
+                # Its own commit: its breaches, queue entries and order screens, announced
+                # like any other (its bells are never urgent, so this does not recurse).
+                await self.after_commit(raised)
 
     async def on_shipment_registered(
         self, session: AsyncSession, uow: UnitOfWork, order: Order, shipment: Shipment

@@ -81,6 +81,9 @@ class Settings:
     ws_catchup_concurrency: int = 16
     ws_catchup_queue: int = 2000
     ws_snapshot_reuse: float = 1.0
+    # PORTAL_WS_ACCESS_LOG=1: uvicorn's INFO line per websocket handshake (off: ~13% of a
+    # connect's CPU in a reconnect storm).
+    ws_access_log: bool = False
 
     @property
     def base_origin(self) -> str:
@@ -344,4 +347,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         ws_catchup_concurrency=_count(env, "PORTAL_WS_CATCHUP_CONCURRENCY", 16, 1, 1000),
         ws_catchup_queue=_count(env, "PORTAL_WS_CATCHUP_QUEUE", 2000, 0, 100_000),
         ws_snapshot_reuse=_seconds(env, "PORTAL_WS_SNAPSHOT_REUSE", 1.0, high=60, zero_is_off=True),
+        ws_access_log=_flag(env, "PORTAL_WS_ACCESS_LOG", False),
     )

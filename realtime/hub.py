@@ -26,140 +26,42 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import deque
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from functools import partial
-from typing import Any, Protocol
 
 from realtime.admission import Admission, Busy
 from realtime.broker import Broker
-from realtime.eager import start_eagerly
+from realtime.hub_delivery import Delivery
+from realtime.hub_parts import (
+    _COUNTERS,
+    _LEFT,
+    CLOSE_INTERNAL_ERROR,
+    CLOSE_SERVICE_RESTART,
+    CLOSE_TRY_AGAIN_LATER,
+    Frame,
+    Source,
+    Viewer,
+    _Member,
+    _Topic,
+)
+from realtime.hub_snapshots import SnapshotReads
 from realtime.shared import SharedBroker
+
+__all__ = [
+    "CLOSE_INTERNAL_ERROR",
+    "CLOSE_SERVICE_RESTART",
+    "CLOSE_TRY_AGAIN_LATER",
+    "Frame",
+    "Hub",
+    "Source",
+    "Viewer",
+    "create_hub",
+]
 
 logger = logging.getLogger(__name__)
 
-CLOSE_INTERNAL_ERROR = 1011
-CLOSE_SERVICE_RESTART = 1012
-CLOSE_TRY_AGAIN_LATER = 1013
-_LEFT = 0  # a member's ``closing`` once its own watch() ended: nothing left for the hub to close
 
-_COUNTERS = (
-    "frames",  # frames broadcast (each counted once, however many viewers)
-    "duplicates",  # messages whose seq was already broadcast
-    "gaps",  # messages that revealed a lost message, repaired from the source
-    "repairs",  # increments(..., None) calls: gaps, reconnects, retries, overload
-    "resyncs",  # topics queued for repair by on_reconnect
-    "dropped_slow",  # viewers closed with 1013 because their backlog was full
-    "send_failed",  # viewers removed because sending to them raised
-    "errors",  # failed source calls (retried later)
-    "ignored",  # messages for channels nobody here watches
-    "snapshot_reads",  # source.snapshot calls (viewers sharing one read count once)
-    "snapshots_shared",  # snapshots served from another viewer's read
-    "refused_busy",  # viewers closed with 1013 at join: too many catch-up reads waiting
-)
-
-
-@dataclass(frozen=True, slots=True)
-class Frame:
-    """One update as sent to sockets: ``data`` is a UTF-8 text frame (htmx HTML)."""
-
-    seq: int
-    data: bytes
-
-
-class Source(Protocol):
-    """Where frames come from; provided by the application (rendering from its database)."""
-
-    def seq_of(self, topic: str, message: bytes) -> int:
-        """The sequence number carried by a published message (a cheap parse)."""
-        ...
-
-    async def snapshot(self, topic: str) -> Frame:
-        """The whole live region, rendered from the database, with the topic's latest seq."""
-        ...
-
-    async def increments(self, topic: str, after_seq: int, message: bytes | None) -> list[Frame]:
-        """Frames after ``after_seq`` in seq order; ``message`` None means repair from the DB."""
-        ...
-
-
-class Viewer(Protocol):
-    """One connected socket, as the hub sees it."""
-
-    async def send(self, data: bytes) -> None:
-        """Send one text frame."""
-        ...
-
-    async def close(self, code: int) -> None:
-        """Close the socket with a WebSocket close code."""
-        ...
-
-
-class _Member:
-    """One viewer inside the hub. Kept small: there may be 10,000 per process.
-
-    A viewer that keeps up has no task of its own: a broadcast sends to it on the spot
-    (:func:`start_eagerly`). Only a send that has to wait (the socket's buffer is full) makes
-    a task, which then also sends whatever is queued behind it, in order.
-    """
-
-    __slots__ = ("backlog", "closing", "last_seq", "ready", "sender", "viewer")
-
-    def __init__(self, viewer: Viewer) -> None:
-        self.viewer = viewer
-        self.backlog: deque[Frame] = deque()  # shared Frame objects, never copies
-        self.last_seq = 0  # the newest seq this viewer has (its snapshot's, then each frame's)
-        self.ready = False  # its snapshot is out: frames may go to it directly
-        self.sender: asyncio.Task[None] | None = None  # sending a backlog, or a waiting send
-        self.closing: int | None = None  # set when the hub let go of this viewer
-
-    @property
-    def busy(self) -> bool:
-        """Frames for it must queue: its snapshot or an earlier frame is still on the way."""
-        return not self.ready or self.sender is not None
-
-
-class _Flight:
-    """One read of a topic's snapshot that every viewer asking meanwhile waits for."""
-
-    __slots__ = ("basis", "taken", "task")
-
-    def __init__(self, basis: int, task: asyncio.Task[Frame]) -> None:
-        self.basis = basis  # the topic's last broadcast seq when the read began: it has that
-        self.task = task
-        self.taken = 0.0  # loop time the read finished (set then)
-
-
-class _Topic:
-    __slots__ = (
-        "channel",
-        "flight",
-        "inbox",
-        "last_seq",
-        "members",
-        "name",
-        "retry",
-        "retry_delay",
-        "worker",
-    )
-
-    def __init__(self, name: str, channel: str) -> None:
-        self.name = name
-        self.channel = channel
-        self.members: set[_Member] = set()
-        # None until the first snapshot gives a baseline; messages wait in the inbox until then.
-        self.last_seq: int | None = None
-        self.inbox: deque[bytes | None] = deque()  # None: repair from the source
-        self.worker: asyncio.Task[None] | None = None
-        self.retry: asyncio.TimerHandle | None = None
-        self.retry_delay = 0.0
-        # The newest snapshot read (in flight, or done and maybe still reusable).
-        self.flight: _Flight | None = None
-
-
-class Hub:
+class Hub(Delivery, SnapshotReads):
     """Fan-out of one process: see the module docstring for the rules.
 
     Wire ``on_message``/``on_reconnect`` as the broker's handlers (or use :func:`create_hub`).
@@ -308,31 +210,6 @@ class Hub:
             self._counts["send_failed"] += 1
             self._drop(topic, member, CLOSE_INTERNAL_ERROR)
 
-    def _send_now(self, topic: _Topic, member: _Member, frames: list[Frame]) -> bool:
-        """Send ``frames`` to an idle viewer from here; False if a send raised at once.
-
-        A send that has to wait becomes the viewer's sender task, with the frames after it
-        queued behind it.
-        """
-        for index, frame in enumerate(frames):
-            if frame.seq <= member.last_seq:
-                continue  # the snapshot already had it
-            try:
-                waiting = start_eagerly(member.viewer.send(frame.data))
-            except Exception as exc:
-                logger.debug("dropping a viewer of %r: send failed: %r", topic.name, exc)
-                return False
-            if waiting is not None:
-                member.backlog.extend(frames[index + 1 :])
-                sender = asyncio.create_task(self._drain(topic, member, waiting, frame.seq))
-                # A sender cancelled before it first ran never awaited the waiting send, so
-                # cancel that too: the socket must not get a frame after its close frame.
-                sender.add_done_callback(partial(_cancel, waiting))
-                member.sender = sender
-                return True
-            member.last_seq = frame.seq
-        return True
-
     def _retry_later(self, topic: _Topic) -> None:
         if topic.retry is not None:
             return
@@ -394,122 +271,6 @@ class Hub:
         finally:
             await self._leave(entry, member)
 
-    async def _snapshot(self, entry: _Topic, topic: str, joined: int) -> tuple[int, bytes]:
-        """A snapshot for a viewer that joined when ``joined`` was the newest seq broadcast
-        (-1: none yet); it becomes the topic's baseline if it has none. Raises Busy."""
-        snapshot = await self._shared_snapshot(entry, topic)
-        if snapshot.seq < joined:
-            # Older than a frame broadcast before this viewer joined (a store lagging behind
-            # the broadcast), so the frames in between would never reach it: read again.
-            if entry.flight is not None and entry.flight.task.done():
-                entry.flight = None
-            snapshot = await self._shared_snapshot(entry, topic)
-        if entry.last_seq is None:
-            entry.last_seq = snapshot.seq
-            self._kick(entry)
-        return snapshot.seq, snapshot.data
-
-    async def _shared_snapshot(self, entry: _Topic, topic: str) -> Frame:
-        """The snapshot of a read in flight or just done that has every frame broadcast so
-        far, else of a new read (admitted first: Busy when too many wait)."""
-        flight = entry.flight
-        if flight is not None and self._usable(entry, flight):
-            self._counts["snapshots_shared"] += 1
-            return await asyncio.shield(flight.task)
-        async with self._admission.slot():
-            flight = entry.flight  # another viewer may have started one while this one waited
-            if flight is not None and self._usable(entry, flight):
-                self._counts["snapshots_shared"] += 1
-            else:
-                flight = self._start_read(entry, topic)
-            return await asyncio.shield(flight.task)
-
-    def _usable(self, entry: _Topic, flight: _Flight) -> bool:
-        newest = -1 if entry.last_seq is None else entry.last_seq
-        task = flight.task
-        if not task.done():
-            # One that began before a frame broadcast since may lack it.
-            return flight.basis >= newest
-        if task.cancelled() or task.exception() is not None:
-            return False
-        fresh = asyncio.get_running_loop().time() - flight.taken < self._snapshot_reuse
-        return fresh and task.result().seq >= newest
-
-    def _start_read(self, entry: _Topic, topic: str) -> _Flight:
-        self._counts["snapshot_reads"] += 1
-        basis = -1 if entry.last_seq is None else entry.last_seq
-        flight = _Flight(basis, asyncio.create_task(self._source.snapshot(topic)))
-        flight.task.add_done_callback(partial(self._read_done, entry, flight))
-        entry.flight = flight
-        return flight
-
-    def _read_done(self, entry: _Topic, flight: _Flight, task: asyncio.Task[Frame]) -> None:
-        if not task.cancelled():
-            task.exception()  # retrieved here: every viewer waiting may have left meanwhile
-        loop = asyncio.get_running_loop()
-        flight.taken = loop.time()
-        # A socket lives for hours; its topic need not hold the snapshot past its reuse.
-        if self._snapshot_reuse > 0:
-            loop.call_later(self._snapshot_reuse, _forget, entry, flight)
-        else:
-            _forget(entry, flight)
-
-    async def _drain(
-        self, topic: _Topic, member: _Member, waiting: asyncio.Task[None] | None, seq: int
-    ) -> None:
-        """The viewer's sender: finish the send ``waiting`` (of frame ``seq``), then send its
-        backlog in order; gone again once the backlog is empty."""
-        backlog = member.backlog
-        try:
-            if waiting is not None:
-                await waiting
-                member.last_seq = seq
-            while backlog:
-                frame = backlog.popleft()
-                if frame.seq <= member.last_seq:
-                    continue  # the snapshot already had it
-                await member.viewer.send(frame.data)
-                member.last_seq = frame.seq
-        except Exception as exc:
-            if member.closing is None:
-                self._counts["send_failed"] += 1
-                logger.debug("dropping a viewer of %r: send failed: %r", topic.name, exc)
-                member.closing = CLOSE_INTERNAL_ERROR
-                topic.members.discard(member)
-                backlog.clear()
-                await self._close_quietly(member.viewer, CLOSE_INTERNAL_ERROR)
-        finally:
-            member.sender = None
-
-    def _drop(self, topic: _Topic, member: _Member, code: int) -> None:
-        """Let go of ``member`` now and close its socket with ``code`` in the background."""
-        if member.closing is not None:
-            return
-        member.closing = code
-        topic.members.discard(member)
-        member.backlog.clear()
-        if not member.ready:
-            return  # watch() is still sending the snapshot and will close it itself
-        sender = member.sender
-        if sender is not None:
-            sender.cancel()  # it may be stuck in send() to this very (slow) socket
-        self._spawn(self._close_after(sender, member.viewer, code))
-
-    async def _close_after(
-        self, sender: asyncio.Task[None] | None, viewer: Viewer, code: int
-    ) -> None:
-        if sender is not None:
-            await asyncio.wait([sender])  # never two writers on one socket
-        await self._close_quietly(viewer, code)
-
-    async def _close_quietly(self, viewer: Viewer, code: int) -> None:
-        try:
-            async with asyncio.timeout(self._close_timeout):
-                await viewer.close(code)
-        except Exception as exc:
-            # Already gone, or too stuck to take a close frame; its server side will time out.
-            logger.debug("closing a viewer with %d failed: %r", code, exc)
-
     async def _leave(self, topic: _Topic, member: _Member) -> None:
         if member.closing is None:
             member.closing = _LEFT
@@ -538,11 +299,6 @@ class Hub:
             topic.retry.cancel()
             topic.retry = None
         topic.inbox.clear()
-
-    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.create_task(coro)
-        self._background.add(task)  # the loop keeps only weak references to tasks
-        task.add_done_callback(self._background.discard)
 
     # -- whole hub -------------------------------------------------------------------------
 
@@ -578,15 +334,6 @@ class Hub:
         counts["topics"] = len(self._topics)
         counts["viewers"] = sum(len(topic.members) for topic in self._topics.values())
         return counts
-
-
-def _cancel(task: asyncio.Task[None], _done: object) -> None:
-    task.cancel()
-
-
-def _forget(entry: _Topic, flight: _Flight) -> None:
-    if entry.flight is flight:
-        entry.flight = None
 
 
 def create_hub(

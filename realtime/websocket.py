@@ -15,7 +15,8 @@ uvicorn (``uvicorn.run``/``uvicorn.Config``, or the matching CLI flags) with:
   the ~50 KiB per connection budget) and would compress the shared frames once per socket.
 - ``ws="websockets-sansio"`` (what ``"auto"`` picks when ``websockets`` is installed): its
   send waits while the socket's write buffer is full, which is what lets a slow client fill
-  its hub queue and be closed with 1013 instead of growing memory.
+  its hub queue and be closed with 1013 instead of growing memory. (The portal passes a
+  subclass, ``portal.server.PortalWebSocketProtocol``, that only moves its logging.)
 """
 
 from __future__ import annotations

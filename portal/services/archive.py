@@ -337,23 +337,58 @@ async def order_id_by_number(session: AsyncSession, order_number: str) -> int | 
     return found
 
 
-def changed_since_ids(since: datetime) -> sa.CompoundSelect[Any]:
-    """Ids of orders with anything recorded at or after ``since`` (for exports)."""
-    sources: list[sa.Select[Any]] = [
-        sa.select(ORDERS.c.id.label("order_id")).where(ORDERS.c.updated_at >= since),
-        sa.select(ORDERS.c.id.label("order_id")).where(ORDERS.c.created_at >= since),
-        sa.select(NOTIFICATIONS.c.order_id).where(
-            sa.or_(NOTIFICATIONS.c.created_at >= since, NOTIFICATIONS.c.sent_at >= since)
+def changed_since_batch(since: datetime, size: int) -> sa.Select[Any]:
+    """The next ``size`` ids above the ``after_id`` parameter of orders with anything recorded
+    at or after ``since`` (for exports), smallest first.
+
+    Each source is asked for its own first ``size`` distinct ids above ``after_id`` (an index
+    walk on its ``order_id`` that stops early), and the union of those short lists holds the
+    overall first ``size``: an id missing from its source's list would have ``size`` smaller
+    ids before it. The whole changed set is never built, so a batch costs the same at the end
+    of a large export as at its start (with one union of everything per batch, the export of
+    100,000 orders ran at 0.6 of the rate of 10,000). Built once per export and executed with
+    ``{"after_id": ...}`` per batch: building it leaves about 100 KB of cyclic garbage.
+    """
+    after_id = sa.bindparam("after_id", type_=sa.Integer)
+    ordered: list[tuple[sa.ColumnElement[Any], sa.Select[Any]]] = [
+        (
+            ORDERS.c.id,
+            sa.select(ORDERS.c.id).where(
+                sa.or_(ORDERS.c.updated_at >= since, ORDERS.c.created_at >= since)
+            ),
         ),
-        sa.select(INTERACTIONS.c.order_id).where(INTERACTIONS.c.recorded_at >= since),
-        sa.select(FEEDBACK.c.order_id).where(FEEDBACK.c.created_at >= since),
-        sa.select(CHOICES.c.order_id).where(CHOICES.c.chosen_at >= since),
-        sa.select(LINKS.c.order_id).where(
-            sa.or_(LINKS.c.created_at >= since, LINKS.c.revoked_at >= since)
+        (
+            NOTIFICATIONS.c.order_id,
+            sa.select(NOTIFICATIONS.c.order_id).where(
+                sa.or_(NOTIFICATIONS.c.created_at >= since, NOTIFICATIONS.c.sent_at >= since)
+            ),
         ),
-        sa.select(INQUIRIES.c.order_id).where(INQUIRIES.c.updated_at >= since),
-        sa.select(INQUIRIES.c.order_id)
-        .join(MESSAGES, MESSAGES.c.inquiry_id == INQUIRIES.c.id)
-        .where(sa.or_(MESSAGES.c.created_at >= since, MESSAGES.c.sent_at >= since)),
+        (
+            INTERACTIONS.c.order_id,
+            sa.select(INTERACTIONS.c.order_id).where(INTERACTIONS.c.recorded_at >= since),
+        ),
+        (FEEDBACK.c.order_id, sa.select(FEEDBACK.c.order_id).where(FEEDBACK.c.created_at >= since)),
+        (CHOICES.c.order_id, sa.select(CHOICES.c.order_id).where(CHOICES.c.chosen_at >= since)),
+        (
+            LINKS.c.order_id,
+            sa.select(LINKS.c.order_id).where(
+                sa.or_(LINKS.c.created_at >= since, LINKS.c.revoked_at >= since)
+            ),
+        ),
+        (
+            INQUIRIES.c.order_id,
+            sa.select(INQUIRIES.c.order_id).where(INQUIRIES.c.updated_at >= since),
+        ),
+        (
+            INQUIRIES.c.order_id,
+            sa.select(INQUIRIES.c.order_id)
+            .join(MESSAGES, MESSAGES.c.inquiry_id == INQUIRIES.c.id)
+            .where(sa.or_(MESSAGES.c.created_at >= since, MESSAGES.c.sent_at >= since)),
+        ),
     ]
-    return sa.union(*sources)
+    heads = [
+        source.where(column > after_id).distinct().order_by(column).limit(size).subquery()
+        for column, source in ordered
+    ]
+    union = sa.union(*(sa.select(head.c[0].label("order_id")) for head in heads)).subquery()
+    return sa.select(union.c.order_id).order_by(union.c.order_id).limit(size)

@@ -15,10 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 
-import sqlalchemy as sa
-
 from ..db import Database
-from .archive import ORDERS, Document, changed_since_ids, load_archives
+from .archive import Document, changed_since_batch, load_archives
 
 BATCH = 200
 
@@ -60,18 +58,12 @@ async def export_archives(
     progress: Callable[[int], None] | None = None,
 ) -> ExportResult:
     """Write every order changed since ``since`` into ``out_dir`` (which exists)."""
-    changed = changed_since_ids(since).subquery()
     result = ExportResult()
+    next_ids = changed_since_batch(since, batch)
     last_id = 0
     while True:
-        stmt = (
-            sa.select(ORDERS.c.id)
-            .where(ORDERS.c.id > last_id, ORDERS.c.id.in_(sa.select(changed.c.order_id)))
-            .order_by(ORDERS.c.id)
-            .limit(batch)
-        )
         async with db.read() as session:
-            ids = list((await session.execute(stmt)).scalars())
+            ids = list((await session.execute(next_ids, {"after_id": last_id})).scalars())
             if not ids:
                 return result
             documents = await load_archives(session, ids)

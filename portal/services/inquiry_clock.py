@@ -4,9 +4,10 @@ After every change to an inquiry (and when a due time passes) :func:`refresh_clo
 the clock at ``now``, stores each target's state and due time on the inquiry, and records an
 SLA event for every start, pause, resume, met and breach since the stored state. A breach or
 met event carries a unique ``once_key``, so two processes seeing the same breach record it
-once: the insert that loses the race does nothing. The caller counts the breaches
-:func:`refresh_clock` returns (``portal_sla_breaches_total``) once its transaction commits, so
-each breach is counted by the one process whose insert won, whatever path found it.
+once: the insert that loses the race does nothing. A breach is inserted uncounted; a server
+claims it for its ``portal_sla_breaches_total`` after commit
+(:func:`portal.services.inquiry_watch.count_breaches`), so each breach is counted once, by one
+server, whichever process (server, `portal mail-in`, `portal dispatch`) recorded it.
 """
 
 from __future__ import annotations
@@ -199,6 +200,7 @@ async def record_sla_event(
         "value": value,
         "due_at": due_at,
         "once_key": once_key,
+        "counted": kind is not SlaEventKind.BREACH,  # counted after commit, by a server
     }
     table = table_of(SlaEvent)
     if once_key is None:

@@ -5,8 +5,14 @@
 from it. :class:`BreachWatcher` keeps each open inquiry's next due time in memory, read once on
 start from the ``inquiries.next_due_at`` index and kept current by the bell, sleeps until the
 next due time (or warning time) and then moves only the inquiries due. Several processes may
-wake for the same breach: the SLA event's unique key records it once, and only the process
-whose insert won counts it in ``portal_sla_breaches_total``.
+wake for the same breach: the SLA event's unique key records it once.
+
+:func:`count_breaches` counts breaches in ``portal_sla_breaches_total``: a breach event is
+inserted uncounted by whichever process records it, and a server claims it with one UPDATE
+(each row claimed by one server only). Servers claim after their own commits that recorded a
+breach, and in every watcher round, which a bell from `portal mail-in` or `portal dispatch`
+starts at once (with Redis) or the round's timer within MAX_SLEEP (without): those processes
+serve no /metrics, so what they record is counted by a server.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy import select
 from sqlmodel import col
 
@@ -27,13 +34,35 @@ from realtime.broker import BrokerUnavailable, create_broker
 from ..db import Database
 from ..domain.sla import SlaPolicy
 from ..metrics import Metrics
-from ..models_inquiries import Inquiry
+from ..models import table_of
+from ..models_inquiries import Inquiry, SlaEvent
 from .inquiry_clock import breached_targets, refresh_clock
 
 log = logging.getLogger(__name__)
 
 Listener = Callable[[list[int]], Awaitable[None]]
 MAX_SLEEP = 60.0
+
+
+async def count_breaches(db: Database, metrics: Metrics) -> list[str]:
+    """Claim every breach no process has counted yet and count it here; returns the targets.
+    An indexed read first, so a round with nothing to count writes nothing."""
+    pending = col(SlaEvent.counted) == sa.false()
+    async with db.read() as session:
+        found = await session.execute(select(col(SlaEvent.id)).where(pending).limit(1))
+        if found.first() is None:
+            return []
+    events = table_of(SlaEvent)
+    async with db.write() as session:
+        claimed = await session.execute(
+            sa.update(events)
+            .where(events.c.counted == sa.false())
+            .values(counted=True)
+            .returning(events.c.target)
+        )
+        targets = [t or "" for t in claimed.scalars()]
+    metrics.count_sla_breaches(targets)  # committed: this server alone holds these
+    return targets
 
 
 class InquiryBell:
@@ -162,6 +191,7 @@ class BreachWatcher:
                 if self._reload:
                     await self.load()
                 await self.tick()
+                await count_breaches(self.db, self.metrics)  # also what other processes recorded
             except Exception:
                 log.exception("breach watcher round failed")
                 await asyncio.sleep(1.0)
@@ -190,7 +220,7 @@ class BreachWatcher:
 
     async def record_due(self, ids: list[int], now: datetime) -> int:
         """Move the clocks of these inquiries; returns the breaches this process recorded
-        (counted once committed)."""
+        (claimed and counted once committed)."""
         breaches: list[str] = []
         async with self.db.write() as session:
             for inquiry_id in ids:
@@ -204,7 +234,8 @@ class BreachWatcher:
                     self.due.pop(inquiry_id, None)
                 else:
                     self.due[inquiry_id] = inquiry.next_due_at
-        self.metrics.count_sla_breaches(breaches)
+        if breaches:
+            await count_breaches(self.db, self.metrics)
         await self.bell.ring(ids)
         if self.broker is not None:
             await self._ring_screens(ids)

@@ -148,7 +148,7 @@ def gate_notice(row: Notification, facts: NoticeFacts) -> Notice:
         kind=NotificationKind(row.kind),
         channel=Channel(row.channel),
         recipient=row.recipient,
-        milestone=parse_milestone(row.milestone),
+        milestone=parse_milestone(row.milestone) if row.milestone else None,
         subject=row.subject if row.channel == Channel.EMAIL else None,
         text=row.body,
         html=row.html,
@@ -267,10 +267,11 @@ def render_and_check(
     templates: TemplateSet,
     ctx: NoticeContext,
     facts: NoticeFacts,
-    current: OrderFacts,
+    current: OrderFacts | None,
 ) -> None:
     """Render a new outbox row's content and run the accuracy gate on it, in place: a notice
-    that does not render, or that the gate refuses, is stored blocked (or superseded)."""
+    that does not render, or that the gate refuses, is stored blocked (or superseded).
+    ``current`` is None for a notice about no order."""
     try:
         rendered = templates.render(row.kind, row.channel, row.locale, ctx)
     except RenderError as exc:

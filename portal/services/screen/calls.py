@@ -37,6 +37,7 @@ async def task_for_notice(db: Database, row: Notification, now: datetime) -> int
         ).scalar_one_or_none()
         if found is not None:
             return int(found)
+        assert row.order_id is not None  # a phone notice is always about an order
         task = CallTask(
             order_id=row.order_id,
             notification_id=row.id,

@@ -8,6 +8,7 @@ from typing import Any
 
 from portal.services.screen.bell import SCREEN_KIND
 from tests.integration.inquiries.conftest import Desk
+from tests.integration.staff_helpers import staff_client
 
 
 async def _ring_of(
@@ -40,3 +41,33 @@ async def test_api_questions_replies_and_state_changes_ring_the_order_screen(
             f"{inquiry}/messages", {"direction": "inbound", "body": "Any news?", "channel": "email"}
         ),
     )
+
+
+async def test_assigning_rings_the_order_screen_which_shows_the_assignee(
+    desk: Desk, rung: list[tuple[str, str]]
+) -> None:
+    number = (await desk.create_order())["order_number"]
+    opened = await desk.ask(number)
+    async with staff_client(desk.portal, role="agent") as agent:
+        take = f"/support/inquiries/{opened['id']}/assign"
+        assert await _ring_of(rung, number, lambda: agent.post_form(take, {"assignee": "me"}))
+        screen = (await agent.get(f"/support/orders/{number}")).text
+        assert f"Assigned to {agent.email}" in screen
+        assert await _ring_of(rung, number, lambda: agent.post_form(take, {"assignee": ""}))
+        assert "Nobody has it yet" in (await agent.get(f"/support/orders/{number}")).text
+
+
+async def test_a_priority_raised_after_an_order_change_rings_the_screen_after_it_committed(
+    desk: Desk, rung: list[tuple[str, str]]
+) -> None:
+    """The raise commits after the delay's own announcement: without a bell of its own the
+    open screen would keep showing the old priority."""
+    number = (await desk.create_order())["order_number"]
+    opened = await desk.ask(number)
+    rung.clear()
+    await desk.post(
+        f"/api/v1/orders/{number}/delays", {"reason_code": "weather", "message": "Snow"}
+    )
+    assert (await desk.inquiry(opened["id"]))["priority"] == "high"
+    assert rung[0] == (number, "delay")
+    assert rung[-1] == (number, SCREEN_KIND)

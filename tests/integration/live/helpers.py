@@ -253,11 +253,13 @@ class InProcessPortal:
     """The portal app served by a real uvicorn (the production websocket settings) inside the
     test's event loop, so a test can reach its runtime (hub, broker, link watch)."""
 
-    def __init__(self, app: Starlette, send_buffer: int | None = None) -> None:
+    def __init__(
+        self, app: Starlette, send_buffer: int | None = None, log_level: str = "warning"
+    ) -> None:
         self.app = app
         self.send_buffer = send_buffer
         config = uvicorn.Config(
-            app, host="127.0.0.1", port=0, lifespan="on", log_level="warning", **WS_OPTIONS
+            app, host="127.0.0.1", port=0, lifespan="on", log_level=log_level, **WS_OPTIONS
         )
         self.server = uvicorn.Server(config)
         self._serving: asyncio.Task[None] | None = None

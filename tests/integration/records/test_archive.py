@@ -20,6 +20,7 @@ from portal.domain.interactions import (
     InteractionChannel,
     InteractionOutcome,
 )
+from portal.services.archive import changed_since_batch
 from portal.services.archive_export import export_archives
 from portal.services.feedback import save_feedback
 from portal.services.interactions import InteractionEntry, record_interaction
@@ -201,6 +202,39 @@ async def test_export_writes_one_file_per_changed_order(harness: Harness, tmp_pa
     inquired.mkdir()
     await export_archives(harness.portal.runtime.db, asked_at, inquired)
     assert [p.name for p in inquired.iterdir()] == [f"{old['order_number']}.json.gz"]
+
+
+async def _changed_ids(harness: Harness, since: datetime, size: int) -> list[int]:
+    found: list[int] = []
+    next_ids = changed_since_batch(since, size)
+    async with harness.portal.runtime.db.read() as session:
+        while batch := list(
+            (await session.execute(next_ids, {"after_id": found[-1] if found else 0})).scalars()
+        ):
+            assert len(batch) <= size and batch == sorted(batch)
+            found += batch
+    return found
+
+
+async def test_export_batches_list_every_changed_order_once_whatever_their_size(
+    harness: Harness,
+) -> None:
+    """Orders with several rows in several sources (two confirmations each, an inquiry), in
+    batches smaller than a source's rows: each changed order comes once, in id order."""
+    await harness.create_order()
+    harness.clock.advance(days=3)
+    since = harness.clock()
+    orders = [await harness.create_order() for _ in range(5)]
+    await harness.drain()
+    asked = await harness.portal.post(
+        "/api/v1/inquiries",
+        {"order_number": orders[1]["order_number"], "channel": "email", "message": "Where?"},
+    )
+    assert asked.status_code == 201, asked.text
+    everything = await _changed_ids(harness, since, 100)
+    assert len(everything) == 6 and everything == sorted(set(everything))
+    for size in (1, 2, 3):
+        assert await _changed_ids(harness, since, size) == everything
 
 
 def _cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:

@@ -250,7 +250,8 @@ class Notification(SQLModel, table=True):
     __tablename__ = "notifications"
 
     id: int | None = Field(default=None, primary_key=True)
-    order_id: int = Field(foreign_key="orders.id", index=True)
+    # None for a notice about no order (an answer to an unmatched inquiry).
+    order_id: int | None = Field(default=None, foreign_key="orders.id", index=True)
     idempotency_key: str = Field(max_length=200, unique=True)
     kind: str = Field(max_length=32)
     channel: str = Field(max_length=16)

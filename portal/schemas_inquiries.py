@@ -33,7 +33,8 @@ class InquiryCreate(_Input):
 
 class InquiryMessageCreate(_Input):
     """``outbound``: an agent's reply, sent to the customer through the outbox (``via``
-    ``outbox``), or said on the phone or in a chat already (``phone``, ``chat``).
+    ``outbox``; for an unmatched inquiry, to its sender's address), or said on the phone or
+    in a chat already (``phone``, ``chat``).
     ``inbound``: a customer's message the shop received."""
 
     direction: Literal["inbound", "outbound"]
@@ -57,4 +58,6 @@ class InquiryLink(_Input):
 
 
 class InquiryAssign(_Input):
+    """``assignee``: an active staff user's email; null assigns the inquiry to nobody."""
+
     assignee: str | None = Field(default=None, max_length=320)

@@ -19,7 +19,14 @@ import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
 from portal.domain.status import ORDER_RANK, STOPPED, OrderStatus
-from portal.notify.kinds import Channel, Milestone, NotificationKind, parse_milestone
+from portal.notify.kinds import (
+    ORDERLESS_KINDS,
+    REPLY_KINDS,
+    Channel,
+    Milestone,
+    NotificationKind,
+    parse_milestone,
+)
 
 S = OrderStatus
 # Milestone order (out for delivery and available for pickup at one rank) and the statuses that
@@ -72,6 +79,7 @@ class Reason(StrEnum):
     CARRIER_MISMATCH = "carrier_mismatch"
     CARRIER_LINK_MISMATCH = "carrier_link_mismatch"
     ETA_IN_PAST = "eta_in_past"
+    ORDER_MISSING = "order_missing"
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +118,7 @@ class Notice:
     kind: NotificationKind
     channel: Channel
     recipient: str
-    milestone: Milestone
+    milestone: Milestone | None  # None for a notice about no order (ORDERLESS_KINDS)
     subject: str | None
     text: str
     html: str | None = None
@@ -123,7 +131,8 @@ class Notice:
     def __post_init__(self) -> None:
         object.__setattr__(self, "kind", NotificationKind(self.kind))
         object.__setattr__(self, "channel", Channel(self.channel))
-        object.__setattr__(self, "milestone", parse_milestone(self.milestone))
+        if self.milestone is not None:
+            object.__setattr__(self, "milestone", parse_milestone(self.milestone))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -147,8 +156,17 @@ class OrderFacts:
         object.__setattr__(self, "opted_out", frozenset(Channel(c) for c in self.opted_out))
 
 
-def check(notice: Notice, facts: OrderFacts) -> Verdict:
-    """The verdict on `notice`: the first reason it must not go, or ok."""
+def check(notice: Notice, facts: OrderFacts | None) -> Verdict:
+    """The verdict on `notice`: the first reason it must not go, or ok.
+
+    A notice about no order (ORDERLESS_KINDS, ``facts`` None) is checked for what needs no
+    order: its recipient, its content, and that it states no share link, tracking number or
+    date (there is no order to check them against). Any other notice needs its order's facts.
+    """
+    if notice.kind in ORDERLESS_KINDS:
+        return _orderless(notice)
+    if facts is None:
+        return Verdict.blocked(Reason.ORDER_MISSING, f"a {notice.kind} notice needs its order")
     for step in (
         _supersession,
         _opt_out,
@@ -164,10 +182,34 @@ def check(notice: Notice, facts: OrderFacts) -> Verdict:
     return Verdict.allow()
 
 
+def _orderless(notice: Notice) -> Verdict:
+    for step in (_recipient, _content):
+        verdict = step(notice, None)
+        if verdict is not None:
+            return verdict
+    stated = [
+        name
+        for name, value in (
+            ("a portal link", notice.portal_url),
+            ("a tracking number", notice.tracking_number),
+            ("a carrier link", notice.carrier_url),
+            ("a delivery date", notice.eta),
+        )
+        if value
+    ]
+    if stated:
+        return Verdict.blocked(
+            Reason.ORDER_MISSING, f"a notice about no order states {', '.join(stated)}"
+        )
+    return Verdict.allow()
+
+
 def _supersession(notice: Notice, facts: OrderFacts) -> Verdict | None:
     if notice.kind is NotificationKind.INQUIRY_REPLY:
         return None  # an answer to the customer's question is due whatever the order did since
     status, announced = facts.status, notice.milestone
+    if announced is None:
+        return Verdict.blocked(Reason.STATUS_MISMATCH, "the notice announces no milestone")
     if status in TERMINAL:
         if announced is status and notice.kind is NotificationKind.STATUS_UPDATE:
             return None
@@ -202,7 +244,7 @@ def _opt_out(notice: Notice, facts: OrderFacts) -> Verdict | None:
     return None
 
 
-def _recipient(notice: Notice, facts: OrderFacts) -> Verdict | None:
+def _recipient(notice: Notice, facts: OrderFacts | None) -> Verdict | None:
     valid = (
         is_valid_email(notice.recipient)
         if notice.channel is Channel.EMAIL
@@ -216,7 +258,7 @@ def _recipient(notice: Notice, facts: OrderFacts) -> Verdict | None:
     return None
 
 
-def _content(notice: Notice, facts: OrderFacts) -> Verdict | None:
+def _content(notice: Notice, facts: OrderFacts | None) -> Verdict | None:
     if notice.channel is Channel.EMAIL and not (notice.subject or "").strip():
         return Verdict.blocked(Reason.SUBJECT_EMPTY, "the email has no subject")
     if not notice.text.strip():
@@ -224,7 +266,7 @@ def _content(notice: Notice, facts: OrderFacts) -> Verdict | None:
     for part, value in (("subject", notice.subject), ("text", notice.text), ("html", notice.html)):
         # An agent's reply is free text in which "None" may well be a word: only template
         # syntax left in it counts there (a missing field already fails the render).
-        free = notice.kind is NotificationKind.INQUIRY_REPLY and part != "subject"
+        free = notice.kind in REPLY_KINDS and part != "subject"
         found = (TEMPLATE_SYNTAX if free else UNRENDERED).search(value or "")
         if found:
             return Verdict.blocked(

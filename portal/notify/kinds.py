@@ -17,6 +17,17 @@ class NotificationKind(StrEnum):
     DELAY = "delay"
     DELIVERY = "delivery"
     INQUIRY_REPLY = "inquiry_reply"  # an agent's answer to a customer's question
+    # An answer to an unmatched inquiry (a mail that matched no order): sent to the sender's
+    # address, with no order, share link or unsubscribe link to state.
+    UNMATCHED_INQUIRY_REPLY = "unmatched_inquiry_reply"
+
+
+# Kinds about no order: the accuracy gate checks what it can without one.
+ORDERLESS_KINDS: frozenset[NotificationKind] = frozenset({NotificationKind.UNMATCHED_INQUIRY_REPLY})
+# An agent's free text is in these: "None" there is a word, not an unfilled field.
+REPLY_KINDS: frozenset[NotificationKind] = frozenset(
+    {NotificationKind.INQUIRY_REPLY, NotificationKind.UNMATCHED_INQUIRY_REPLY}
+)
 
 
 class Channel(StrEnum):

@@ -19,7 +19,7 @@ from datetime import date
 from portal.domain.status import OrderStatus
 
 from .gate import Notice, OrderFacts, check
-from .kinds import DELAYED, Channel, Milestone, NotificationKind
+from .kinds import DELAYED, ORDERLESS_KINDS, Channel, Milestone, NotificationKind
 from .samples import sample_context
 from .templates import PARTS, NoticeContext, Rendered, RenderError, TemplateSet, required_fields
 
@@ -68,7 +68,7 @@ def gate_problem(
         subject=rendered.subject if channel is Channel.EMAIL else None,
         text=rendered.text,
         html=rendered.html,
-        portal_url=ctx.portal_url,
+        portal_url=None if kind in ORDERLESS_KINDS else ctx.portal_url,
         tracking_number=ctx.tracking_number if shipping else None,
         carrier=ctx.carrier if shipping else None,
         carrier_url=ctx.carrier_url if shipping else None,

@@ -20,7 +20,7 @@ from jinja2.runtime import Context
 from jinja2.sandbox import SandboxedEnvironment
 
 from portal.notify.dates import format_date
-from portal.notify.kinds import Channel, NotificationKind
+from portal.notify.kinds import ORDERLESS_KINDS, Channel, NotificationKind
 from portal.notify.locales import DEFAULT_LOCALE, resolve_locale
 from portal.notify.wording import alternative_words, reason_words, status_words
 
@@ -85,13 +85,18 @@ REQUIRED_FIELDS: Mapping[NotificationKind, tuple[str, ...]] = {
     NotificationKind.DELAY: (*_ALWAYS, "delay_reason_code", "delay_message", "support_email"),
     NotificationKind.DELIVERY: (*_ALWAYS, "feedback_url", "review_url"),
     NotificationKind.INQUIRY_REPLY: (*_ALWAYS, "reply_text"),
+    # About no order: no order number, share link or customer name is known.
+    NotificationKind.UNMATCHED_INQUIRY_REPLY: ("shop_name", "reply_text", "support_email"),
 }
 CHANNEL_FIELDS: Mapping[Channel, tuple[str, ...]] = {Channel.EMAIL: ("unsubscribe_url",)}
 
 
 def required_fields(kind: NotificationKind | str, channel: Channel | str) -> tuple[str, ...]:
     """The context fields a notice of `kind` over `channel` cannot do without."""
-    return REQUIRED_FIELDS[NotificationKind(kind)] + CHANNEL_FIELDS.get(Channel(channel), ())
+    kind = NotificationKind(kind)
+    if kind in ORDERLESS_KINDS:  # an answer to the sender's own mail: no orders to unsubscribe
+        return REQUIRED_FIELDS[kind]
+    return REQUIRED_FIELDS[kind] + CHANNEL_FIELDS.get(Channel(channel), ())
 
 
 @dataclass(frozen=True, slots=True)

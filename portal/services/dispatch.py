@@ -396,8 +396,8 @@ class Dispatcher:
                 continue
             claim = claims[row.id]
             order = orders.get(row.order_id)
-            if order is None:
-                verdicts[row.id] = (ST.BLOCKED, "order_missing: the order no longer exists")
+            if order is None:  # a notice about no order (the gate knows its kinds), or gone
+                verdicts[row.id] = _gate(row, None)
                 continue
             live = claim.link_id is not None and _link_is_live(
                 claim.revoked_at, claim.expires_at, now
@@ -443,7 +443,7 @@ class Dispatcher:
                     subject=row.subject,
                     text=row.body,
                     html=row.html,
-                    unsubscribe_url=facts.portal_url.rstrip("/") + "/unsubscribe",
+                    unsubscribe_url=f"{facts.portal_url}/unsubscribe" if facts.portal_url else None,
                     message_id=f"<{row.idempotency_key.replace(':', '.')}@{self._email_domain}>",
                     reply_to=reply_to_address(self.settings, row),
                 )
@@ -508,7 +508,7 @@ class Dispatcher:
         if self.announce is not None and recorded:
             orders = {o.row.order_id for o in outcomes if o.row.id in recorded}
             try:
-                await self.announce(orders)
+                await self.announce({i for i in orders if i is not None})
             except Exception:
                 log.warning("dispatcher %s: could not announce to order screens", self.name)
         for outcome in outcomes:
@@ -530,12 +530,10 @@ def reply_to_address(settings: Settings, row: Notification) -> str:
     if not settings.inbound_address:
         return settings.support_email
     message_id = message_of_key(row.idempotency_key)
-    tag = (
-        make_tag("m", message_id, settings.secret_key)
-        if message_id is not None
-        else make_tag("o", row.order_id, settings.secret_key)
-    )
-    return tagged_address(settings.inbound_address, tag)
+    kind, number = ("m", message_id) if message_id is not None else ("o", row.order_id)
+    if number is None:
+        return settings.support_email  # not met: a notice about no order is a reply
+    return tagged_address(settings.inbound_address, make_tag(kind, number, settings.secret_key))
 
 
 def _values(outcome: RowOutcome, now: datetime) -> dict[str, Any]:
@@ -573,7 +571,7 @@ def _order_facts(
     )
 
 
-def _gate(row: Notification, facts: OrderFacts) -> Verdict:
+def _gate(row: Notification, facts: OrderFacts | None) -> Verdict:
     verdict = check(gate_notice(row, NoticeFacts.loads(row.facts)), facts)
     if verdict.ok:
         return None

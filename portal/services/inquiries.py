@@ -186,8 +186,8 @@ async def add_reply(
 ) -> InquiryMessage:
     """An agent's answer. Through the outbox it counts as a response once sent."""
     order = await _order_of(work.session, inquiry)
-    if via == ReplyChannel.OUTBOX and order is None:
-        raise Conflict("this inquiry is about no known order: there is no customer to send to")
+    if via == ReplyChannel.OUTBOX and order is None and not inquiry.customer_email:
+        raise Conflict("this inquiry is about no known order and has no address to send to")
     channel = {
         ReplyChannel.OUTBOX: InquiryChannel.EMAIL,
         ReplyChannel.PHONE: InquiryChannel.PHONE,
@@ -197,8 +197,7 @@ async def add_reply(
         raise ValidationFailed(f"unknown reply channel {via!r}")
     message = await _add_message(work, inquiry, order, _body(text), Direction.OUTBOUND, channel,
                                  author)  # fmt: skip
-    if via == ReplyChannel.OUTBOX:
-        assert order is not None
+    if via == ReplyChannel.OUTBOX:  # to the sender's address when about no order
         await enqueue_reply(work.session, work.uow, order, inquiry, message, now=work.now)
     else:
         message.sent_at = work.now

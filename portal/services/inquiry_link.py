@@ -5,22 +5,26 @@ a mail from another address is linked only when the agent confirms, and nothing 
 otherwise. Linking records an interaction on the order (and moves the inquiry's earlier
 interactions to the order's log), raises the priority from the order's facts, and moves the
 clocks from where they are: they keep running from the inquiry's opening, nothing restarts.
-After linking, replies go to the order's customer through the outbox like any other.
+After linking, replies go to the order's customer through the outbox like any other, and the
+answers already sent to the sender's address (notices about no order) move to the order, so
+its archive, screen and audit hold them.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlmodel import col
 
 from ..domain.inquiries import InquiryChannel
 from ..domain.inquiry_link import SenderCheck, SenderMismatch, check_sender
 from ..domain.interactions import Direction, InteractionAction, InteractionOutcome
 from ..errors import Conflict
-from ..models import Order
+from ..models import Notification, Order
 from ..models_crm import Interaction
-from ..models_inquiries import Inquiry
+from ..models_inquiries import Inquiry, InquiryMessage
+from ..notify.kinds import Channel
 from .inquiries import INTERACTION_CHANNEL, Author, Work, raise_from_order, refresh
+from .inquiry_replies import reply_key
 from .interactions import InteractionEntry, record_interaction
 from .screen.bell import ring_after_commit
 
@@ -46,6 +50,7 @@ async def link_to_order(
         .where(col(Interaction.inquiry_id) == inquiry.id, col(Interaction.order_id).is_(None))
         .values(order_id=order.id)
     )
+    await _move_answers(work, inquiry, order)
     record_interaction(
         work.session,
         order,
@@ -66,6 +71,24 @@ async def link_to_order(
     work.uow.inquiries.append(inquiry.id)
     ring_after_commit(work.uow, order)  # open order screens show the inquiry now
     return check
+
+
+async def _move_answers(work: Work, inquiry: Inquiry, order: Order) -> None:
+    """Notices about no order that answered this inquiry now belong to ``order``."""
+    replies = (
+        await work.session.execute(
+            select(col(InquiryMessage.id)).where(col(InquiryMessage.inquiry_id) == inquiry.id)
+        )
+    ).scalars()
+    keys = [reply_key(m, channel) for m in replies if m is not None for channel in Channel]
+    if keys:
+        await work.session.execute(
+            update(Notification)
+            .where(
+                col(Notification.order_id).is_(None), col(Notification.idempotency_key).in_(keys)
+            )
+            .values(order_id=order.id, event_seq=order.last_seq)
+        )
 
 
 def _summary(inquiry: Inquiry, order: Order, check: SenderCheck) -> str:

@@ -4,6 +4,10 @@ A reply is rendered with the ``inquiry_reply`` templates, checked by the accurac
 with its exact content and sent by the dispatcher (email; SMS too when the customer asked by
 SMS). The first-response clock stops when the dispatcher records a reply as *sent*:
 :func:`mark_replies_sent` runs in the dispatcher's own transaction.
+
+An unmatched inquiry (about no known order) is answered by email to its sender's address: an
+``unmatched_inquiry_reply`` notice with no order, share link or unsubscribe link, which the
+gate checks for what needs no order (portal.notify.gate.check).
 """
 
 from __future__ import annotations
@@ -21,10 +25,12 @@ from ..models import Notification, Order
 from ..models_inquiries import Inquiry, InquiryMessage
 from ..notify.kinds import Channel, NotificationKind
 from ..notify.rules import send_after
+from ..notify.templates import NoticeContext
 from .inquiry_clock import breached_targets, refresh_clock
 from .links import PLACEMENT_LINK_DAYS, issue_link
 from .outbox import (
     OUTBOX_CHANNEL,
+    NoticeFacts,
     Notifier,
     customer_prefs,
     notice_context,
@@ -56,19 +62,33 @@ def _recipients(order: Order, inquiry: Inquiry) -> list[tuple[Channel, str]]:
     return found
 
 
+def _notifier(uow: Any) -> Notifier:
+    notifier: Notifier | None = uow.notifier
+    if notifier is None:
+        raise RuntimeError("a reply needs a UnitOfWork with a notifier")
+    return notifier
+
+
+async def _wake_dispatchers(session: AsyncSession) -> None:
+    """Delivered on commit: listening dispatchers (PostgreSQL) wake at once."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(text(f"NOTIFY {OUTBOX_CHANNEL}"))
+
+
 async def enqueue_reply(
     session: AsyncSession,
     uow: Any,
-    order: Order,
+    order: Order | None,
     inquiry: Inquiry,
     message: InquiryMessage,
     *,
     now: datetime,
 ) -> list[Notification]:
-    """Write the reply's notices to the outbox in the caller's transaction."""
-    notifier: Notifier | None = uow.notifier
-    if notifier is None:
-        raise RuntimeError("a reply needs a UnitOfWork with a notifier")
+    """Write the reply's notices to the outbox in the caller's transaction (to the sender's
+    address when the inquiry is about no order)."""
+    if order is None:
+        return [await _enqueue_unmatched(session, uow, inquiry, message, now=now)]
+    notifier = _notifier(uow)
     assert order.id is not None and message.id is not None
     link = issue_link(
         session, order, now=now, expires_in_days=PLACEMENT_LINK_DAYS, created_by="inquiry_reply"
@@ -103,9 +123,45 @@ async def enqueue_reply(
         session.add(row)
         rows.append(row)
         uow.notifications += 1
-    if rows and session.get_bind().dialect.name == "postgresql":
-        await session.execute(text(f"NOTIFY {OUTBOX_CHANNEL}"))
+    if rows:
+        await _wake_dispatchers(session)
     return rows
+
+
+async def _enqueue_unmatched(
+    session: AsyncSession, uow: Any, inquiry: Inquiry, message: InquiryMessage, *, now: datetime
+) -> Notification:
+    notifier = _notifier(uow)
+    assert message.id is not None and inquiry.customer_email
+    settings = notifier.settings
+    ctx = NoticeContext(
+        shop_name=settings.shop_name,
+        order_number="",
+        customer_name=inquiry.customer_name or "",
+        portal_url="",
+        support_email=settings.support_email,
+        reply_text=message.body,
+    )
+    facts = NoticeFacts(portal_url="")  # states no order, link, tracking number or date
+    row = Notification(
+        order_id=None,
+        idempotency_key=reply_key(message.id, Channel.EMAIL),
+        kind=NotificationKind.UNMATCHED_INQUIRY_REPLY.value,
+        channel=Channel.EMAIL.value,
+        milestone="",
+        event_seq=0,
+        facts=facts.dumps(),
+        recipient=inquiry.customer_email,
+        state="pending",
+        body="",
+        created_at=now,
+        due_at=now,
+    )
+    render_and_check(row, await notifier.templates(session), ctx, facts, None)
+    session.add(row)
+    uow.notifications += 1
+    await _wake_dispatchers(session)
+    return row
 
 
 @dataclass(frozen=True, slots=True)

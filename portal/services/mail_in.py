@@ -169,6 +169,8 @@ async def _match(
             order = await session.get(Order, inquiry.order_id) if inquiry.order_id else None
             if order is not None and same_address(parsed.sender, order.customer_email):
                 return inquiry, order, how
+            if inquiry.order_id is None and same_address(parsed.sender, inquiry.customer_email):
+                return inquiry, None, how  # an answer to an unmatched inquiry, replied to
             return None, None, None
     if found is not None and found.kind == "o":
         order = await session.get(Order, found.number)

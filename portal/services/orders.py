@@ -7,7 +7,7 @@ import secrets
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import BindParameter, bindparam, func, select
+from sqlalchemy import BindParameter, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -22,41 +22,26 @@ from ..domain.status import (
     derive_order_status,
     is_final,
 )
-from ..errors import Conflict, ValidationFailed
+from ..errors import Conflict
 from ..models import Delay, Order, OrderItem, Shipment, ShipmentItem
 from ..notify.kinds import DELAYED
 from ..notify.wording import STATUS_MESSAGES
 from ..schemas import DelayCreate, OrderCreate, ShipmentCreate, StatusChange
 from . import outbox
 from .links import PLACEMENT_LINK_DAYS, IssuedLink, issue_link
+from .order_lock import OrderParts
+from .shipped_items import UNSHIPPED_ITEM as UNSHIPPED_ITEM  # plain_checkpoint's import
+from .shipped_items import (
+    all_items_shipped,
+    remaining_quantities,
+    shipment_lines,
+    shipment_milestones,
+)
 from .timeline import UnitOfWork, append_event
 
 _ORDER_NUMBER_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
-# The status rules' reads, built once: they run on every checkpoint that moves a shipment.
 _ORDER_ID: BindParameter[int] = bindparam("order_id")
-# How many of an item its shipments carry, cancelled shipments aside (correlated per item).
-_SHIPPED_OF_ITEM = func.coalesce(
-    select(func.sum(col(ShipmentItem.quantity)))
-    .join(Shipment, col(Shipment.id) == col(ShipmentItem.shipment_id))
-    .where(
-        col(ShipmentItem.order_item_id) == col(OrderItem.id),
-        col(Shipment.status) != ShipmentStatus.CANCELLED.value,
-    )
-    .scalar_subquery(),
-    0,
-)
-_ITEMS_WITH_SHIPPED = (
-    select(OrderItem, _SHIPPED_OF_ITEM)
-    .where(col(OrderItem.order_id) == _ORDER_ID)
-    .order_by(col(OrderItem.position))
-)
-UNSHIPPED_ITEM = (
-    select(col(OrderItem.id))
-    .where(col(OrderItem.order_id) == _ORDER_ID, col(OrderItem.quantity) > _SHIPPED_OF_ITEM)
-    .limit(1)
-)
-_SHIPMENT_MILESTONES = select(col(Shipment.milestone)).where(col(Shipment.order_id) == _ORDER_ID)
 _PENDING_ETAS = select(col(Shipment.estimated_delivery)).where(
     col(Shipment.order_id) == _ORDER_ID,
     col(Shipment.delivered_at).is_(None),
@@ -137,8 +122,11 @@ async def change_status(
     *,
     now: datetime,
     source: str,
+    parts: OrderParts | None = None,
 ) -> bool:
-    """A shop-set milestone (processing, packed, cancelled). Returns False when nothing changed."""
+    """A shop-set milestone (processing, packed, cancelled). Returns False when nothing changed.
+
+    ``parts``: what the lock read with the order (portal.services.order_lock), spares reads."""
     current, target = OrderStatus(order.status), OrderStatus(data.status)
     if not check_shop_transition(current, target):
         return False
@@ -146,7 +134,8 @@ async def change_status(
     order.status_changed_at = now
     if target == OrderStatus.CANCELLED:
         order.cancelled_at = now
-        await _resolve_open_delays(session, order, now)
+        if parts is None or parts.has_delays:
+            await _resolve_open_delays(session, order, now)
     message = STATUS_MESSAGES[target] + (f": {data.note}" if data.note else "")
     event = append_event(
         session,
@@ -160,23 +149,9 @@ async def change_status(
         source=source,
     )
     await outbox.enqueue_for_milestone(
-        session, uow, order, milestone=target.value, event_seq=event.seq, now=now
+        session, uow, order, milestone=target.value, event_seq=event.seq, now=now, parts=parts
     )
     return True
-
-
-async def _remaining_quantities(
-    session: AsyncSession, order: Order
-) -> dict[str, tuple[OrderItem, int]]:
-    rows = await session.execute(_ITEMS_WITH_SHIPPED, {"order_id": order.id})
-    return {item.sku: (item, item.quantity - int(shipped)) for item, shipped in rows.all()}
-
-
-async def all_items_shipped(session: AsyncSession, order_id: int | None) -> bool:
-    """Whether every item of the order is in a shipment that was not cancelled (one statement:
-    it runs on every checkpoint that moves a shipment)."""
-    unshipped = await session.execute(UNSHIPPED_ITEM, {"order_id": order_id})
-    return unshipped.first() is None
 
 
 async def add_shipment(
@@ -190,60 +165,9 @@ async def add_shipment(
 ) -> Shipment:
     """Register a shipment (the order ships), for the items given or all not yet shipped."""
     check_can_ship(OrderStatus(order.status))
-    duplicate = await session.execute(
-        select(col(Shipment.id)).where(
-            col(Shipment.carrier) == data.carrier,
-            col(Shipment.tracking_number) == data.tracking_number,
-        )
-    )
-    if duplicate.first() is not None:
-        raise Conflict(
-            f"{data.carrier} tracking number {data.tracking_number} is already registered"
-        )
-    remaining = await _remaining_quantities(session, order)
-    if data.items is None:
-        lines = [(item, left) for item, left in remaining.values() if left > 0]
-        if not lines:
-            raise Conflict("every item of this order has already shipped")
-    else:
-        lines, errors = [], []
-        for index, wanted in enumerate(data.items):
-            found = remaining.get(wanted.sku)
-            loc = ["items", index]
-            if found is None:
-                errors.append(
-                    {"loc": [*loc, "sku"], "msg": f"sku {wanted.sku!r} is not on this order"}
-                )
-            elif wanted.quantity > found[1]:
-                errors.append(
-                    {
-                        "loc": [*loc, "quantity"],
-                        "msg": f"only {max(found[1], 0)} of {wanted.sku!r} left to ship",
-                    }
-                )
-            else:
-                lines.append((found[0], wanted.quantity))
-        if errors:
-            raise ValidationFailed("the shipment's items do not match the order", details=errors)
-    assert order.id is not None
-    shipment = Shipment(
-        order_id=order.id,
-        carrier=data.carrier,
-        tracking_number=data.tracking_number,
-        status=ShipmentStatus.PRE_TRANSIT.value,
-        milestone=ShipmentStatus.PRE_TRANSIT.value,
-        estimated_delivery=data.estimated_delivery,
-        shipped_at=now,
-        created_at=now,
-    )
-    session.add(shipment)
-    await session.flush()
-    assert shipment.id is not None
-    for item, quantity in lines:
-        session.add(
-            ShipmentItem(shipment_id=shipment.id, order_item_id=item.id or 0, quantity=quantity)
-        )
-    await session.flush()
+    await _check_unregistered(session, data)
+    lines = shipment_lines(await remaining_quantities(session, order), data.items)
+    shipment = await _insert_shipment(session, order, data, lines, now)
     milestones = await shipment_milestones(session, order)
     new_status = derive_order_status(
         OrderStatus(order.status), milestones, await all_items_shipped(session, order.id)
@@ -277,9 +201,46 @@ async def add_shipment(
     return shipment
 
 
-async def shipment_milestones(session: AsyncSession, order: Order) -> list[ShipmentStatus]:
-    rows = await session.execute(_SHIPMENT_MILESTONES, {"order_id": order.id})
-    return [ShipmentStatus(m) for (m,) in rows.all()]
+async def _insert_shipment(
+    session: AsyncSession,
+    order: Order,
+    data: ShipmentCreate,
+    lines: list[tuple[OrderItem, int]],
+    now: datetime,
+) -> Shipment:
+    assert order.id is not None
+    shipment = Shipment(
+        order_id=order.id,
+        carrier=data.carrier,
+        tracking_number=data.tracking_number,
+        status=ShipmentStatus.PRE_TRANSIT.value,
+        milestone=ShipmentStatus.PRE_TRANSIT.value,
+        estimated_delivery=data.estimated_delivery,
+        shipped_at=now,
+        created_at=now,
+    )
+    session.add(shipment)
+    await session.flush()
+    assert shipment.id is not None
+    for item, quantity in lines:
+        session.add(
+            ShipmentItem(shipment_id=shipment.id, order_item_id=item.id or 0, quantity=quantity)
+        )
+    await session.flush()
+    return shipment
+
+
+async def _check_unregistered(session: AsyncSession, data: ShipmentCreate) -> None:
+    duplicate = await session.execute(
+        select(col(Shipment.id)).where(
+            col(Shipment.carrier) == data.carrier,
+            col(Shipment.tracking_number) == data.tracking_number,
+        )
+    )
+    if duplicate.first() is not None:
+        raise Conflict(
+            f"{data.carrier} tracking number {data.tracking_number} is already registered"
+        )
 
 
 async def update_order_eta(

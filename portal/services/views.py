@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
@@ -200,9 +200,28 @@ def _reader(session: Session) -> Reader:
     return _rows_on(session.connection())
 
 
-async def load_order_view(session: AsyncSession, order: Order) -> OrderView:
-    """Everything shown about ``order``, read in six plain queries."""
-    return await session.run_sync(lambda sync: _order_view(_reader(sync), order))
+class KnownParts(Protocol):
+    """What a writer read with the order's row (portal.services.order_lock.OrderParts)."""
+
+    @property
+    def items(self) -> tuple[ItemView, ...]: ...
+    @property
+    def has_shipments(self) -> bool: ...
+    @property
+    def has_delays(self) -> bool: ...
+    @property
+    def has_feedback(self) -> bool: ...
+    @property
+    def has_inquiries(self) -> bool: ...
+
+
+async def load_order_view(
+    session: AsyncSession, order: Order, parts: KnownParts | None = None
+) -> OrderView:
+    """Everything shown about ``order``, read in up to six plain queries: with ``parts`` read
+    beside the order (and unchanged since), its items are not read again and the parts it does
+    not have are not asked for."""
+    return await session.run_sync(lambda sync: _order_view(_reader(sync), order, parts))
 
 
 async def read_order_view_by_number(
@@ -221,17 +240,21 @@ def _order_view_by_number(rows: Reader, order_number: str) -> OrderView | None:
     return _order_view(rows, found[0]) if found else None
 
 
-def _has_part(order: Order | sa.Row[Any], name: str) -> bool:
-    """Whether the order may have that part (see _ORDER_BY_NUMBER); an ORM order: yes."""
+def _has_part(order: Order | sa.Row[Any] | KnownParts, name: str) -> bool:
+    """Whether the order may have that part (see _ORDER_BY_NUMBER, KnownParts); an ORM order
+    alone: yes."""
     return bool(getattr(order, name, True))
 
 
-def _order_view(rows: Reader, order: Order | sa.Row[Any]) -> OrderView:
+def _order_view(
+    rows: Reader, order: Order | sa.Row[Any], parts: KnownParts | None = None
+) -> OrderView:
     assert order.id is not None
-    items = rows(_ITEMS, order_id=order.id)
-    shipments = _shipment_views(rows, order.id)
-    delays = rows(_DELAYS, order_id=order.id) if _has_part(order, "has_delays") else []
-    feedback = rows(_FEEDBACK, order_id=order.id) if _has_part(order, "has_feedback") else []
+    known = order if parts is None else parts
+    items = rows(_ITEMS, order_id=order.id) if parts is None else parts.items
+    shipments = _shipment_views(rows, order.id) if _has_part(known, "has_shipments") else ()
+    delays = rows(_DELAYS, order_id=order.id) if _has_part(known, "has_delays") else []
+    feedback = rows(_FEEDBACK, order_id=order.id) if _has_part(known, "has_feedback") else []
     events = [_event_view(e) for e in rows(_TIMELINE, order_id=order.id)]
     return OrderView(
         id=order.id,
@@ -254,7 +277,7 @@ def _order_view(rows: Reader, order: Order | sa.Row[Any]) -> OrderView:
         feedback=FeedbackView(feedback[0].rating, feedback[0].comment, feedback[0].created_at)
         if feedback
         else None,
-        inquiries=customer_inquiries(rows, order.id) if _has_part(order, "has_inquiries") else (),
+        inquiries=customer_inquiries(rows, order.id) if _has_part(known, "has_inquiries") else (),
     )
 
 

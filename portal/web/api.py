@@ -21,6 +21,7 @@ from ..models import Notification, Order
 from ..schemas import DelayCreate, LinkCreate, OrderCreate, ShipmentCreate, StatusChange
 from ..services import orders as order_service
 from ..services.links import issue_link
+from ..services.order_lock import OrderParts, lock_order_with_parts
 from ..services.timeline import UnitOfWork, lock_order
 from ..services.views import load_order_view
 from ..settings import Settings
@@ -105,22 +106,46 @@ class Change:
     settings: Settings
     runtime: Any
 
+    # What the lock read beside the order, for the actions that ask for it (with_parts).
+    parts: OrderParts | None = None
+
 
 OrderAction = Callable[[Change, Model], Awaitable[tuple[int, dict[str, Any]]]]
 
 
 async def _order_change(
-    request: Request, model: type[Model], action: OrderAction[Model], *, optional: bool = False
+    request: Request,
+    model: type[Model],
+    action: OrderAction[Model],
+    *,
+    optional: bool = False,
+    with_parts: bool = False,
 ) -> Response:
-    """Authenticate, parse, lock the order, run `action`, commit (idempotently), publish."""
+    """Authenticate, parse, lock the order, run `action`, commit (idempotently), publish.
+
+    ``with_parts``: the lock also reads the order's items and which parts it has
+    (portal.services.order_lock), for an action that answers with the whole order."""
     key = await require_api_key(request, "orders:write")
     data, body = await read_json(request, model, optional=optional)
     runtime = request.app.state.runtime
 
     async def handler(session: AsyncSession, uow: UnitOfWork) -> tuple[int, dict[str, Any]]:
-        order = await lock_order(session, request.path_params["order_number"])
+        number = request.path_params["order_number"]
+        parts = None
+        if with_parts:
+            locked = await lock_order_with_parts(session, number)
+            order, parts = locked.order, locked.parts
+        else:
+            order = await lock_order(session, number)
         change = Change(
-            session, uow, order, runtime.clock(), _source(key.name), runtime.settings, runtime
+            session,
+            uow,
+            order,
+            runtime.clock(),
+            _source(key.name),
+            runtime.settings,
+            runtime,
+            parts,
         )
         return await action(change, data)
 
@@ -129,9 +154,9 @@ async def _order_change(
 
 async def _set_status(c: Change, data: StatusChange) -> tuple[int, dict[str, Any]]:
     changed = await order_service.change_status(
-        c.session, c.uow, c.order, data, now=c.now, source=c.source
+        c.session, c.uow, c.order, data, now=c.now, source=c.source, parts=c.parts
     )
-    payload = order_json(await load_order_view(c.session, c.order))
+    payload = order_json(await load_order_view(c.session, c.order, c.parts))
     payload["changed"] = changed
     return 200, payload
 
@@ -169,7 +194,7 @@ async def _create_link(c: Change, data: LinkCreate) -> tuple[int, dict[str, Any]
 
 
 async def change_status(request: Request) -> Response:
-    return await _order_change(request, StatusChange, _set_status)
+    return await _order_change(request, StatusChange, _set_status, with_parts=True)
 
 
 async def add_shipment(request: Request) -> Response:

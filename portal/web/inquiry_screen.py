@@ -100,8 +100,9 @@ async def reply(request: Request, staff: StaffContext) -> Response:
         number = await _change(request, staff, inquiry_id, act)
     except PortalError as exc:
         return await _refused(request, staff, fields, inquiry_id, exc)
-    message = "The answer is on its way." if via == "outbox" else "The answer was recorded."
-    return _back(number, request, "replied", message, inquiry_id)
+    if via == "outbox":
+        return _back(number, request, "reply-sent", "The answer is on its way.", inquiry_id)
+    return _back(number, request, "replied", "The answer was recorded.", inquiry_id)
 
 
 @staff_page()

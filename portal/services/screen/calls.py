@@ -24,7 +24,7 @@ from ...models_screen import CallTask
 from ..interactions import InteractionEntry, record_interaction
 from ..timeline import UnitOfWork, lock_order_by_id
 from .actor import Actor
-from .bell import ring_after_commit
+from .bell import CALLS, INTERACTIONS, ring_after_commit
 
 
 async def task_for_notice(db: Database, row: Notification, now: datetime) -> int:
@@ -37,6 +37,7 @@ async def task_for_notice(db: Database, row: Notification, now: datetime) -> int
         ).scalar_one_or_none()
         if found is not None:
             return int(found)
+        assert row.order_id is not None  # a phone notice is always about an order
         task = CallTask(
             order_id=row.order_id,
             notification_id=row.id,
@@ -172,5 +173,5 @@ async def complete_call(
         ),
         now=now,
     )
-    ring_after_commit(uow, order)
+    ring_after_commit(uow, order, CALLS, INTERACTIONS)
     return task

@@ -1,6 +1,7 @@
 """`GET /support/inquiries/{id}`: an unmatched inquiry (about no known order) on a page of its
 own, with the control that links it to its order (`POST /support/inquiries/{id}/order`), an
-answer told on the phone or in a chat, and its state (an email answer needs the order first).
+answer (by email to the sender's address through the outbox, or told on the phone or in a
+chat), and its state.
 
 An inquiry about an order lives on the order's screen: its page redirects there. Linking checks
 the sender against the order's customer before anything of the order is shown: a different
@@ -75,7 +76,11 @@ async def refused_on_page(
     return _page(staff, current, status=exc.status_code, error=exc, typed=typed)
 
 
-DONE = {"replied": "The answer was recorded.", "inquiry-state": "The inquiry was updated."}
+DONE = {
+    "replied": "The answer was recorded.",
+    "reply-sent": "The answer is on its way.",
+    "inquiry-state": "The inquiry was updated.",
+}
 
 
 @staff_page()

@@ -187,18 +187,6 @@ async def test_the_queue_puts_breached_first_then_by_due_time(desk: Desk) -> Non
     assert [i["id"] for i in high] == [low["id"]]
 
 
-async def test_an_unmatched_inquiry_cannot_be_answered_through_the_outbox(desk: Desk) -> None:
-    opened = await desk.post(
-        "/api/v1/inquiries",
-        {"message": "Where is my order?", "channel": "email", "customer_email": "x@example.com"},
-    )
-    assert opened["order_number"] is None
-    answer = await desk.portal.post(
-        f"/api/v1/inquiries/{opened['id']}/messages", {"direction": "outbound", "body": "Hi"}
-    )
-    assert answer.status_code == 409
-
-
 async def test_bad_requests_change_nothing(desk: Desk) -> None:
     order = await desk.create_order()
     opened = await desk.ask(order["order_number"])

@@ -8,7 +8,7 @@ import pytest
 
 from portal.domain.status import OrderStatus
 from portal.notify.gate import Notice, OrderFacts, Outcome, Reason, Verdict, check
-from portal.notify.kinds import DELAYED, Channel, Milestone, NotificationKind
+from portal.notify.kinds import DELAYED, ORDERLESS_KINDS, Channel, Milestone, NotificationKind
 from portal.notify.samples import sample_context
 from portal.notify.templates import TemplateSet
 
@@ -73,7 +73,10 @@ def facts(status: OrderStatus = M.SHIPPED, **changes: Any) -> OrderFacts:
     return dataclasses.replace(base, **changes)
 
 
-@pytest.mark.parametrize(("kind", "channel"), [(k, c) for k in K for c in C])
+ORDER_KINDS = [k for k in K if k not in ORDERLESS_KINDS]
+
+
+@pytest.mark.parametrize(("kind", "channel"), [(k, c) for k in ORDER_KINDS for c in C])
 def test_rendered_notices_pass(
     templates: TemplateSet, kind: NotificationKind, channel: Channel
 ) -> None:
@@ -456,8 +459,65 @@ def test_blocked(
     assert (verdict.outcome, verdict.reason) == (Outcome.BLOCKED, reason), verdict.message
 
 
+def _orderless(templates: TemplateSet, channel: Channel = C.EMAIL, **changes: Any) -> Notice:
+    kind = K.UNMATCHED_INQUIRY_REPLY
+    rendered = templates.render(kind, channel, "en", CTX)
+    notice = Notice(
+        kind=kind,
+        channel=channel,
+        recipient="bob@example.net" if channel is C.EMAIL else "+14155552671",
+        milestone=None,
+        subject=rendered.subject,
+        text=rendered.text,
+        html=rendered.html,
+    )
+    return dataclasses.replace(notice, **changes)
+
+
+@pytest.mark.parametrize("channel", list(C))
+def test_an_answer_about_no_order_passes_without_order_facts(
+    templates: TemplateSet, channel: Channel
+) -> None:
+    assert check(_orderless(templates, channel), None).ok
+    # Order facts, if a caller had some, change nothing: there is no order to hold it to.
+    assert check(_orderless(templates, channel), facts(M.CANCELLED)).ok
+
+
+# (case, changes to the orderless notice, reason)
+ORDERLESS: list[tuple[str, dict[str, Any], Reason]] = [
+    ("bad address", {"recipient": "bob@@example.net"}, Reason.RECIPIENT_INVALID),
+    ("no subject", {"subject": " "}, Reason.SUBJECT_EMPTY),
+    ("no text", {"text": ""}, Reason.BODY_EMPTY),
+    ("template syntax in the text", {"text": "Hello {{ name }}"}, Reason.UNRENDERED),
+    ("states a share link", {"portal_url": CTX.portal_url}, Reason.ORDER_MISSING),
+    ("states a tracking number", {"tracking_number": TRACKING}, Reason.ORDER_MISSING),
+    ("states a date", {"eta": TODAY}, Reason.ORDER_MISSING),
+]
+
+
+@pytest.mark.parametrize(("case", "changes", "reason"), ORDERLESS, ids=[c[0] for c in ORDERLESS])
+def test_an_answer_about_no_order_is_checked_for_what_needs_no_order(
+    templates: TemplateSet, case: str, changes: dict[str, Any], reason: Reason
+) -> None:
+    verdict = check(_orderless(templates, **changes), None)
+    assert (verdict.outcome, verdict.reason) == (Outcome.BLOCKED, reason), verdict.message
+
+
+def test_an_agents_none_is_a_word_in_an_answer_about_no_order(templates: TemplateSet) -> None:
+    assert check(_orderless(templates, text="None of them has left yet."), None).ok
+
+
+@pytest.mark.parametrize("kind", ORDER_KINDS)
+def test_a_notice_about_an_order_without_its_facts_is_blocked(
+    templates: TemplateSet, kind: NotificationKind
+) -> None:
+    verdict = check(make_notice(templates, kind, C.EMAIL), None)
+    assert (verdict.outcome, verdict.reason) == (Outcome.BLOCKED, Reason.ORDER_MISSING)
+
+
 def test_every_reason_has_a_case() -> None:
     covered = {case[-1] for case in SUPERSESSION} | {case[-1] for case in BLOCKS}
+    covered |= {case[-1] for case in ORDERLESS}
     assert covered == set(Reason)
 
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from portal.notify.gate import UNRENDERED
-from portal.notify.kinds import Channel, NotificationKind
+from portal.notify.kinds import ORDERLESS_KINDS, Channel, NotificationKind
 from portal.notify.samples import sample_context
 from portal.notify.sms import segments
 from portal.notify.templates import (
@@ -22,6 +22,7 @@ TODAY = date(2027, 3, 1)
 COMBINATIONS = [
     (kind, channel, locale)
     for kind in NotificationKind
+    if kind not in ORDERLESS_KINDS
     for channel in Channel
     for locale in ("en", "es")
 ]
@@ -313,3 +314,35 @@ def test_a_delay_without_a_new_date_asks_no_one_to_accept_it(
     for text in (rendered.text, html):
         assert expected in text
         assert absent not in text
+
+
+@pytest.mark.parametrize("channel", list(Channel))
+@pytest.mark.parametrize("locale", ["en", "es"])
+def test_an_answer_about_no_order_says_nothing_of_an_order(
+    templates: TemplateSet, channel: Channel, locale: str
+) -> None:
+    """Even with a full context, an unmatched inquiry's answer shows the agent's text and no
+    order number, share link or unsubscribe link (the sender ordered nothing we know of)."""
+    ctx = sample_context(TODAY)
+    kind = NotificationKind.UNMATCHED_INQUIRY_REPLY
+    rendered = templates.render(kind, channel, locale, ctx)
+    assert rendered.locale == locale
+    assert str(ctx.reply_text) in rendered.text
+    for part in (rendered.subject, rendered.text, rendered.html):
+        assert not UNRENDERED.search(part or "")
+        for order_fact in (ctx.order_number, ctx.portal_url, str(ctx.unsubscribe_url)):
+            assert order_fact not in (part or "")
+    if channel is Channel.EMAIL:
+        assert str(ctx.support_email) in rendered.text
+        assert rendered.html and f'lang="{locale}"' in rendered.html
+    # Only the three fields it needs: no customer name, order or link.
+    bare = NoticeContext(
+        shop_name="Example Shop",
+        order_number="",
+        customer_name="",
+        portal_url="",
+        support_email="help@shop.example",
+        reply_text="None of them left yet.",
+    )
+    assert "None of them left yet." in templates.render(kind, channel, locale, bare).text
+    assert required_fields(kind, channel) == ("shop_name", "reply_text", "support_email")

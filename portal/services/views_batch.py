@@ -76,9 +76,7 @@ class _BatchRows:
         return grouped.get(params["order_id"], ())
 
 
-def _order_views_by_numbers(
-    connection: sa.Connection, numbers: list[str]
-) -> dict[str, OrderView]:
+def _order_views_by_numbers(connection: sa.Connection, numbers: list[str]) -> dict[str, OrderView]:
     orders = connection.execute(_ORDERS_BY_NUMBERS, {"number": numbers}).all()
     rows = _BatchRows(connection, [order.id for order in orders])
     return {order.order_number: _order_view(rows, order) for order in orders}

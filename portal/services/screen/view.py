@@ -106,7 +106,29 @@ class ScreenView:
 NOTES, LINKS = table_of(Notification), table_of(ShareLink)
 CRM, CALLS = table_of(Interaction), table_of(CallTask)
 _ORDER_ID: sa.BindParameter[int] = sa.bindparam("order_id")
-_NOTIFICATIONS = sa.select(NOTES).where(NOTES.c.order_id == _ORDER_ID).order_by(NOTES.c.id.desc())
+# Only what the screen shows: not the HTML copy, the facts, the dispatcher's lease columns
+# (a row's HTML email alone can be larger than everything else in it).
+_NOTE_COLUMNS = [
+    "id",
+    "kind",
+    "channel",
+    "recipient",
+    "state",
+    "attempts",
+    "template_version",
+    "subject",
+    "body",
+    "blocked_reason",
+    "errors",
+    "created_at",
+    "sent_at",
+    "resend_of",
+]
+_NOTIFICATIONS = (
+    sa.select(*(NOTES.c[name] for name in _NOTE_COLUMNS))
+    .where(NOTES.c.order_id == _ORDER_ID)
+    .order_by(NOTES.c.id.desc())
+)
 _LINKS = (
     sa.select(LINKS)
     .where(LINKS.c.order_id == _ORDER_ID)

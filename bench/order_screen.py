@@ -189,7 +189,9 @@ async def _checkpoint_frame(db: Database, renderer: ScreenRenderer, now: datetim
     async with db.engine.connect() as connection:
         screen = await read_screen_view(connection, NUMBER)
     assert screen is not None
-    return len(frames.changes(NUMBER, screen, now, [], EVERYTHING).encode())
+    live = frames.changes(NUMBER, screen, now, [], EVERYTHING)
+    assert live is not None
+    return len(live.encode())
 
 
 def main() -> None:

@@ -48,26 +48,32 @@ class ScreenFeed:
     def _runtime(self) -> Runtime:
         return self._runtime_of()
 
-    async def _load(self, topic: str) -> ScreenView | None:
+    async def _load(self, topic: str, parts: frozenset[str] | None = None) -> ScreenView | None:
         async with self._runtime.db.engine.connect() as connection:
-            return await read_screen_view(connection, topic)
+            return await read_screen_view(connection, topic, parts)
 
     async def _frame(
         self, topic: str, keys: frozenset[str] | None, *, snapshot: bool
     ) -> str | None:
         """The frame for ``topic``: every part (``keys`` None: a snapshot, or a repair sent to
         every viewer), else the changes in the parts named ``keys``."""
+        runtime = self._runtime
+        if keys is not None and self.frames.knows(topic):
+            # Changes need only what their parts show (a read of those alone).
+            screen = await self._load(topic, keys)
+            if screen is None:
+                return None
+            wanted = EXTENSIONS in keys
+            extensions = await render_extensions(runtime, screen, None) if wanted else None
+            html = self.frames.changes(topic, screen, runtime.clock(), extensions, keys)
+            if html is not None:
+                return html
+            # Forgotten meanwhile (other orders' frames): this one is whole, from a whole read.
         screen = await self._load(topic)
         if screen is None:
             return None
-        runtime = self._runtime
-        wanted = keys is None or EXTENSIONS in keys
-        extensions = await render_extensions(runtime, screen, None) if wanted else None
-        if keys is None:
-            return self.frames.whole(
-                topic, screen, runtime.clock(), extensions or [], snapshot=snapshot
-            )
-        return self.frames.changes(topic, screen, runtime.clock(), extensions, keys)
+        extensions = await render_extensions(runtime, screen, None)
+        return self.frames.whole(topic, screen, runtime.clock(), extensions, snapshot=snapshot)
 
     async def snapshot(self, topic: str) -> Frame:
         version = self._versions.get(topic, 0)

@@ -81,11 +81,12 @@ class ScreenFrames:
         now: datetime,
         extensions: list[tuple[str, str]] | None,
         keys: frozenset[str],
-    ) -> str:
-        """What changed in the parts named ``keys`` since the last frame (maybe nothing)."""
+    ) -> str | None:
+        """What changed in the parts named ``keys`` since the last frame (maybe nothing);
+        None when this order's last frame is not known (send a whole one: see knows)."""
         shown = self._shown.get(topic)
         if shown is None:
-            return self.whole(topic, screen, now, extensions or [], snapshot=False)
+            return None
         self._shown.move_to_end(topic)
         out: list[str] = []
         for key in PARTS:
@@ -100,6 +101,10 @@ class ScreenFrames:
         for key, html in extensions or []:
             out.append(self._if_changed(shown, f"ext:{key}", extension_part(key, html)))
         return "".join(out)
+
+    def knows(self, topic: str) -> bool:
+        """Whether a frame for ``topic`` may be its changes (else it has to be whole)."""
+        return topic in self._shown
 
     def _remember(self, topic: str, state: _Shown) -> None:
         self._shown[topic] = state

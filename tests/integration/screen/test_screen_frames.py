@@ -4,12 +4,14 @@ of those only what differs from the frame before; a snapshot or a repair is ever
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy import event
 from sqlmodel import col
 
 from portal.models import Notification
-from portal.services.screen.bell import INTERACTIONS, LINKS, NOTIFICATIONS, screen_bell
+from portal.services.screen.bell import CUSTOMER, INTERACTIONS, LINKS, NOTIFICATIONS, screen_bell
 from portal.services.timeline import Published
 from tests.integration.conftest import Portal
 from tests.integration.screen.screen_helpers import (
@@ -117,3 +119,38 @@ async def test_a_snapshot_does_not_hide_a_change_from_earlier_viewers(portal: Po
     [frame] = await feed.increments(number, 0, bell)
     assert f'id="notification-{row.id}" hx-swap-oob="true"' in frame.data.decode()
     assert "7 attempts" in frame.data.decode()
+
+
+async def test_a_doorbell_for_a_few_parts_reads_only_those(portal: Portal) -> None:
+    """A page visit rings for the links and the customer card: its frame reads neither the
+    timeline nor the notices (an order screen may have hundreds of each)."""
+    number, _, _ = await shipped_order(portal)
+    feed = portal.runtime.screen_feed
+    await feed.snapshot(number)
+    statements: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement.lower())
+
+    engine = portal.runtime.db.engine.sync_engine
+    order = await order_row(portal, number)
+    bell = screen_bell(number, order.last_seq, (LINKS, CUSTOMER)).encode()
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        [frame] = await feed.increments(number, 0, bell)
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert statements and not any("from order_events" in s for s in statements)
+    assert not any("from notifications" in s for s in statements)
+    assert any("from share_links" in s for s in statements)
+    assert frame.data == b""  # nothing changed meanwhile
+    # An order whose last frame was forgotten gets a whole one, from a whole read.
+    feed.frames._shown.clear()
+    statements.clear()
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        [whole] = await feed.increments(number, frame.seq, bell)
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert parts_in(whole.data.decode()) == set(ALL_PARTS)
+    assert any("from order_events" in s for s in statements)

@@ -82,6 +82,7 @@ bench: install  ## benchmarks print figures; they are not tests
 	$(BIN)/python bench/ws_fanout.py
 	$(BIN)/python bench/webhook_ingest.py
 	$(BIN)/python bench/notify_dispatch.py
+	$(BIN)/python bench/console_live.py
 	$(BIN)/python bench/reliability.py
 	$(BIN)/python bench/console.py
 	$(BIN)/python bench/order_screen.py

@@ -79,10 +79,14 @@ class SecurityHeaders:
         self.app = app
         self.metrics_of = metrics_of
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
         if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+            # Handed on, not awaited here: a websocket lives for hours, and a frame of this
+            # middleware's kept for each would be memory for nothing (same in the two below).
+            return self.app(scope, receive, send)
+        return self._http(scope, receive, send)
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
         status_holder = {"status": 500}
 

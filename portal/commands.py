@@ -115,7 +115,7 @@ def cmd_audit(settings: Settings, args: argparse.Namespace) -> int:
         print(json.dumps({"findings": findings}, indent=2))
     else:
         for finding in findings:
-            print(f"{finding['order_number']}: {finding['problem']}")
+            print(f"{finding['order_number'] or '(no order)'}: {finding['problem']}")
         print(f"{len(findings)} finding(s)")
     return 1 if findings else 0
 

@@ -80,8 +80,8 @@ class Metrics:
         self.ws_connect_work = Gauge(
             "portal_ws_connect_work",
             "Tracking-socket connects since start: link_lookups asked and link_queries run, "
-            "snapshot_reads and snapshots_shared (served from another socket's read), "
-            "refused_busy (closed with 1013: too many waiting)",
+            "snapshot_reads, snapshots_shared (another socket's read), snapshot_orders read in "
+            "snapshot_queries (batched), refused_busy (closed with 1013: too many waiting)",
             ["kind"],
             registry=r,
         )

@@ -63,6 +63,8 @@ class Runtime:
     link_watch: LinkWatch
     # The tracking socket's share-link look-ups: concurrent connects share one query.
     link_lookups: Batcher[str, LinkTarget]
+    # The tracking socket's source of frames (its snapshots of one moment are read together).
+    order_feed: OrderFeed
     notifier: Notifier
     # The in-process notification dispatcher; None when this process sends nothing.
     dispatcher: Dispatcher | None
@@ -162,6 +164,8 @@ class Runtime:
             work.labels(kind).set(stats.get(kind, 0))
         work.labels("link_lookups").set(self.link_lookups.keys)
         work.labels("link_queries").set(self.link_lookups.queries)
+        work.labels("snapshot_orders").set(self.order_feed.views.keys)
+        work.labels("snapshot_queries").set(self.order_feed.views.queries)
 
 
 @dataclass(frozen=True)
@@ -207,6 +211,7 @@ def build_runtime(settings: Settings, db: Database, env: Environment, clock: Clo
         screen_feed=screen_feed,
         link_watch=LinkWatch(),
         link_lookups=link_lookups(db),
+        order_feed=feed,
         notifier=Notifier.from_settings(settings),
         dispatcher=dispatcher,
         inquiry_bell=inquiry_bell,

@@ -58,4 +58,6 @@ class InquiryLink(_Input):
 
 
 class InquiryAssign(_Input):
+    """``assignee``: an active staff user's email; null assigns the inquiry to nobody."""
+
     assignee: str | None = Field(default=None, max_length=320)

@@ -199,10 +199,10 @@ class Hub(Delivery, SnapshotReads):
             if not member.busy:
                 if not self._send_now(topic, member, fresh):
                     failed.append(member)
-            elif len(member.backlog) >= limit:
+            elif member.queued() >= limit:
                 slow.append(member)
             else:
-                member.backlog.extend(fresh)
+                member.queue(fresh)
         for member in slow:
             self._counts["dropped_slow"] += 1
             self._drop(topic, member, CLOSE_TRY_AGAIN_LATER)
@@ -263,7 +263,7 @@ class Hub(Delivery, SnapshotReads):
             # No await between this check and becoming ready: _drop relies on it.
             if member.closing is None:
                 member.ready = True
-                if member.backlog:  # frames broadcast while the snapshot was on its way
+                if member.queued():  # frames broadcast while the snapshot was on its way
                     member.sender = asyncio.create_task(self._drain(entry, member, None, 0))
             else:
                 await self._close_quietly(viewer, member.closing)
@@ -275,7 +275,7 @@ class Hub(Delivery, SnapshotReads):
         if member.closing is None:
             member.closing = _LEFT
         topic.members.discard(member)
-        member.backlog.clear()
+        member.backlog = None
         sender = member.sender
         if sender is not None:
             sender.cancel()

@@ -38,7 +38,7 @@ class Delivery:
                 logger.debug("dropping a viewer of %r: send failed: %r", topic.name, exc)
                 return False
             if waiting is not None:
-                member.backlog.extend(frames[index + 1 :])
+                member.queue(frames[index + 1 :])
                 sender = asyncio.create_task(self._drain(topic, member, waiting, frame.seq))
                 # A sender cancelled before it first ran never awaited the waiting send, so
                 # cancel that too: the socket must not get a frame after its close frame.
@@ -52,14 +52,14 @@ class Delivery:
         self, topic: _Topic, member: _Member, waiting: asyncio.Task[None] | None, seq: int
     ) -> None:
         """The viewer's sender: finish the send ``waiting`` (of frame ``seq``), then send its
-        backlog in order; gone again once the backlog is empty."""
-        backlog = member.backlog
+        backlog in order; gone again once the backlog is empty. (The backlog is looked up
+        each time: dropping the viewer lets go of it.)"""
         try:
             if waiting is not None:
                 await waiting
                 member.last_seq = seq
-            while backlog:
-                frame = backlog.popleft()
+            while member.backlog:
+                frame = member.backlog.popleft()
                 if frame.seq <= member.last_seq:
                     continue  # the snapshot already had it
                 await member.viewer.send(frame.data)
@@ -70,10 +70,12 @@ class Delivery:
                 logger.debug("dropping a viewer of %r: send failed: %r", topic.name, exc)
                 member.closing = CLOSE_INTERNAL_ERROR
                 topic.members.discard(member)
-                backlog.clear()
+                member.backlog = None
                 await self._close_quietly(member.viewer, CLOSE_INTERNAL_ERROR)
         finally:
             member.sender = None
+            if not member.backlog:
+                member.backlog = None  # an empty deque is not kept for hours
 
     def _drop(self, topic: _Topic, member: _Member, code: int) -> None:
         """Let go of ``member`` now and close its socket with ``code`` in the background."""
@@ -81,7 +83,7 @@ class Delivery:
             return
         member.closing = code
         topic.members.discard(member)
-        member.backlog.clear()
+        member.backlog = None
         if not member.ready:
             return  # watch() is still sending the snapshot and will close it itself
         sender = member.sender

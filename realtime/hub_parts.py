@@ -77,11 +77,22 @@ class _Member:
 
     def __init__(self, viewer: Viewer) -> None:
         self.viewer = viewer
-        self.backlog: deque[Frame] = deque()  # shared Frame objects, never copies
+        # Shared Frame objects, never copies; None while empty (an empty deque is ~760 bytes,
+        # and most viewers never have anything queued).
+        self.backlog: deque[Frame] | None = None
         self.last_seq = 0  # the newest seq this viewer has (its snapshot's, then each frame's)
         self.ready = False  # its snapshot is out: frames may go to it directly
         self.sender: asyncio.Task[None] | None = None  # sending a backlog, or a waiting send
         self.closing: int | None = None  # set when the hub let go of this viewer
+
+    def queued(self) -> int:
+        return 0 if self.backlog is None else len(self.backlog)
+
+    def queue(self, frames: list[Frame]) -> None:
+        if self.backlog is None:
+            self.backlog = deque(frames)
+        else:
+            self.backlog.extend(frames)
 
     @property
     def busy(self) -> bool:

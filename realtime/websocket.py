@@ -127,7 +127,7 @@ async def _read_client(websocket: WebSocket, limits: _ClientLimits) -> int | Non
     burst = max(1.0, limits.rate)
     tokens = burst
     refilled = loop.time()
-    recent: deque[float] = deque()
+    recent: deque[float] | None = None  # made at the first frame: most pages send none
     while True:
         try:
             message = await websocket.receive()
@@ -145,6 +145,8 @@ async def _read_client(websocket: WebSocket, limits: _ClientLimits) -> int | Non
             return CLOSE_POLICY_VIOLATION
         tokens -= 1.0
         if limits.per_minute is not None:
+            if recent is None:
+                recent = deque()
             while recent and recent[0] <= now - 60.0:
                 recent.popleft()
             if len(recent) >= limits.per_minute:

@@ -24,6 +24,17 @@
       evt.detail.isError = false;
     }
   });
+  // A live frame inserts new timeline entries and notices (wrapped in an element whose
+  // children go in); one already on the page, because the snapshot this page started from was
+  // newer than the frame, is not inserted twice. Whole parts (outerHTML) replace as usual.
+  document.body.addEventListener("htmx:oobBeforeSwap", function (evt) {
+    var wrapper = evt.detail.fragment;
+    if (!wrapper || wrapper.nodeType !== 1) { return; }
+    Array.prototype.slice.call(wrapper.children).forEach(function (child) {
+      if (child.id && document.getElementById(child.id)) { wrapper.removeChild(child); }
+    });
+    if (!wrapper.children.length) { evt.detail.shouldSwap = false; }
+  });
   document.body.addEventListener("htmx:afterRequest", function (evt) {
     var form = evt.detail.elt;
     if (evt.detail.successful && form && form.hasAttribute && form.hasAttribute("data-reset-on-success")) {

@@ -1,4 +1,5 @@
-"""`portal audit`: do orders and their notifications agree?"""
+"""`portal audit`: do orders and their notifications agree? And has every notice about no
+order (an answer to an unmatched inquiry) gone out?"""
 
 from __future__ import annotations
 
@@ -72,19 +73,26 @@ def audit_order(
             problems.append(
                 f"{n.kind} by {n.channel} announced {n.milestone} but the order is {order.status}"
             )
-        if n.state in (N.DEAD, N.BLOCKED):
-            problems.append(
-                f"{n.kind} by {n.channel} is {n.state}: {n.blocked_reason or _last_error(n)}"
-            )
-        if n.state in RETRYABLE_STATES and n.due_at < now - STUCK_AFTER:
-            problems.append(
-                f"{n.kind} by {n.channel} overdue since {n.due_at.isoformat(timespec='minutes')}"
-            )
-        if n.state == N.SENDING and n.lease_until is not None and n.lease_until < now - STUCK_AFTER:
-            problems.append(
-                f"{n.kind} by {n.channel} stuck in sending since "
-                f"{n.lease_until.isoformat(timespec='minutes')}"
-            )
+        problems += delivery_problems(n, now)
+    return problems
+
+
+def delivery_problems(n: Notification, now: datetime) -> list[str]:
+    """Pure: what keeps one notice from its recipient (dead, blocked, overdue, stuck)."""
+    problems = []
+    if n.state in (N.DEAD, N.BLOCKED):
+        problems.append(
+            f"{n.kind} by {n.channel} is {n.state}: {n.blocked_reason or _last_error(n)}"
+        )
+    if n.state in RETRYABLE_STATES and n.due_at < now - STUCK_AFTER:
+        problems.append(
+            f"{n.kind} by {n.channel} overdue since {n.due_at.isoformat(timespec='minutes')}"
+        )
+    if n.state == N.SENDING and n.lease_until is not None and n.lease_until < now - STUCK_AFTER:
+        problems.append(
+            f"{n.kind} by {n.channel} stuck in sending since "
+            f"{n.lease_until.isoformat(timespec='minutes')}"
+        )
     return problems
 
 
@@ -116,7 +124,7 @@ async def audit_all(
                 ).scalars()
             )
             if not orders:
-                return findings
+                return findings + await _orderless_findings(db, now)
             ids = [o.id for o in orders]
             shipments = await _grouped(session, Shipment, ids)
             delays = await _grouped(session, Delay, ids)
@@ -128,6 +136,25 @@ async def audit_all(
             ):
                 findings.append({"order_number": order.order_number, "problem": problem})
         last_id = orders[-1].id or last_id
+
+
+async def _orderless_findings(db: Database, now: datetime) -> list[dict[str, Any]]:
+    """Notices about no order that have not gone out (the sent ones, nearly all, are not
+    read): listed with an empty order number and their recipient."""
+    waiting = [N.DEAD, N.BLOCKED, N.SENDING, *RETRYABLE_STATES]
+    async with db.read() as session:
+        rows = (
+            await session.execute(
+                select(Notification)
+                .where(col(Notification.order_id).is_(None), col(Notification.state).in_(waiting))
+                .order_by(col(Notification.id))
+            )
+        ).scalars()
+        return [
+            {"order_number": "", "problem": f"{problem} (to {n.recipient}, about no order)"}
+            for n in rows
+            for problem in delivery_problems(n, now)
+        ]
 
 
 async def _grouped(session: AsyncSession, model: Any, order_ids: list[int | None]) -> Any:

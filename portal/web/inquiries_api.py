@@ -1,4 +1,5 @@
-"""Inquiry API v1: the queue, one inquiry, opening one, messages and state (DESIGN.md)."""
+"""Inquiry API v1: the queue, one inquiry, opening one, messages, state and assignee
+(DESIGN.md)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from ..errors import NotFound, ValidationFailed
 from ..models import StaffUser
 from ..models_inquiries import Inquiry
 from ..schemas_inquiries import (
+    InquiryAssign,
     InquiryCreate,
     InquiryLink,
     InquiryMessageCreate,
@@ -172,6 +174,28 @@ async def change_state(request: Request) -> Response:
     return await run_write(request, key, body, handler)
 
 
+async def assign(request: Request) -> Response:
+    """POST /api/v1/inquiries/{id}/assignee: ``assignee`` a staff user's email, or null."""
+    key = await require_api_key(request, "orders:write")
+    data, body = await read_json(request, InquiryAssign)
+    runtime = request.app.state.runtime
+    inquiry_id = _inquiry_id(request)
+
+    async def handler(session: AsyncSession, uow: UnitOfWork) -> tuple[int, dict[str, Any]]:
+        inquiry = await _locked_inquiry(session, inquiry_id)
+        user = None
+        if data.assignee:
+            found = select(StaffUser).where(col(StaffUser.email) == data.assignee.lower())
+            user = (await session.execute(found)).scalar_one_or_none()
+            if user is None or user.disabled_at is not None:
+                raise ValidationFailed(f"no active staff user {data.assignee!r}")
+        work = service.Work(session, uow, runtime.settings.sla_policy, runtime.clock())
+        await service.assign(work, inquiry, user.id if user else None)
+        return await _answer(session, inquiry_id, work.now, 200)
+
+    return await run_write(request, key, body, handler)
+
+
 async def link_order(request: Request) -> Response:
     """POST /api/v1/inquiries/{id}/order: an unmatched inquiry is about this order."""
     key = await require_api_key(request, "orders:write")
@@ -200,4 +224,5 @@ routes = [
     Route("/api/v1/inquiries/{inquiry_id}/messages", add_message, methods=["POST"]),
     Route("/api/v1/inquiries/{inquiry_id}/state", change_state, methods=["POST"]),
     Route("/api/v1/inquiries/{inquiry_id}/order", link_order, methods=["POST"]),
+    Route("/api/v1/inquiries/{inquiry_id}/assignee", assign, methods=["POST"]),
 ]

@@ -5,7 +5,7 @@ within a minute on `/t/...` (pages, forms, the websocket), that client's `/t/...
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -40,16 +40,15 @@ class LinkGuardMiddleware:
         self.app = app
         self.guard = guard
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        # Handed on, not awaited here: no frame of this middleware's kept per open socket.
         if scope["type"] not in ("http", "websocket") or not _path_is_guarded(scope["path"]):
-            await self.app(scope, receive, send)
-            return
+            return self.app(scope, receive, send)
         runtime = getattr(scope["app"].state, "runtime", None)
         trusted = runtime.settings.trusted_proxies if runtime is not None else ()
         if not self.guard.blocked(client_address(scope, trusted), time.monotonic()):
-            await self.app(scope, receive, send)
-            return
-        await _refuse(scope, receive, send)
+            return self.app(scope, receive, send)
+        return _refuse(scope, receive, send)
 
 
 async def _refuse(scope: Scope, receive: Receive, send: Send) -> None:

@@ -22,6 +22,7 @@ from ..models import ShareLink
 from ..services.links import LinkTarget, read_link_targets
 from ..services.timeline import Published
 from ..services.views import OrderView, read_order_view_by_number
+from ..services.views_batch import read_order_views_by_numbers
 from ..settings import Settings
 from .link_guard import record_miss
 from .live_context import live_context
@@ -46,13 +47,21 @@ def is_page_frame(payload: str | bytes) -> bool:
 CLOSE_TIMEOUT_SECONDS = 5.0
 
 
+SNAPSHOT_BATCH = 200  # orders per batched snapshot read (each statement an IN over them)
+
+
 class OrderFeed:
-    """realtime.hub.Source for orders: topics are order numbers, frames come from the database."""
+    """realtime.hub.Source for orders: topics are order numbers, frames come from the database.
+
+    Snapshots asked at the same moment for different orders (a reconnect storm) are read
+    together, in one set of statements (:mod:`portal.services.views_batch`); nothing is cached.
+    """
 
     def __init__(self, settings: Settings, db: Database, renderer: LiveRenderer) -> None:
         self._settings = settings
         self._db = db
         self._renderer = renderer
+        self.views: Batcher[str, OrderView] = Batcher(self._load_many, max_batch=SNAPSHOT_BATCH)
 
     def seq_of(self, topic: str, message: bytes) -> int:
         return Published.decode(message).seq
@@ -64,8 +73,12 @@ class OrderFeed:
         async with self._db.engine.connect() as connection:
             return await read_order_view_by_number(connection, topic)
 
+    async def _load_many(self, topics: list[str]) -> dict[str, OrderView]:
+        async with self._db.engine.connect() as connection:
+            return await read_order_views_by_numbers(connection, topics)
+
     async def snapshot(self, topic: str) -> Frame:
-        view = await self._load(topic)
+        view = await self.views.get(topic)
         if view is None:
             return Frame(0, b"")
         html = self._renderer.snapshot(view, self._context(view.order_number))

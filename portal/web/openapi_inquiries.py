@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from ..schemas_inquiries import (
+    InquiryAssign,
     InquiryCreate,
     InquiryLink,
     InquiryMessageCreate,
@@ -18,6 +19,7 @@ INPUTS: tuple[type[BaseModel], ...] = (
     InquiryMessageCreate,
     InquiryStateChange,
     InquiryLink,
+    InquiryAssign,
 )
 
 _ID = {"name": "inquiry_id", "in": "path", "required": True, "schema": {"type": "integer"}}
@@ -137,4 +139,17 @@ def paths(post: Any, ok: Any, error: Any) -> dict[str, Any]:
                 "parameters": with_id,
             }
         },
+    } | _assignee(post, ok, with_id)
+
+
+def _assignee(post: Any, ok: Any, with_id: list[Any]) -> dict[str, Any]:
+    answer = ok("the inquiry", "Inquiry")
+    what = (
+        "Assign the inquiry to a staff user (assignee: an active staff user's email) or to "
+        "nobody (null); open order screens show it at once"
+    )
+    return {
+        "/api/v1/inquiries/{inquiry_id}/assignee": {
+            "post": {**post(what, "InquiryAssign", answer, code="200"), "parameters": with_id}
+        }
     }

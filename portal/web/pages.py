@@ -13,7 +13,7 @@ from ..errors import PortalError, ValidationFailed
 from ..models import Order
 from ..services.feedback import save_feedback, validate_feedback
 from ..services.links import resolve_link
-from ..services.screen.bell import screen_bell
+from ..services.screen.bell import CUSTOMER, LINKS, screen_bell
 from ..services.timeline import lock_order_by_id
 from ..services.views import OrderView, load_order_view
 from .customer_guard import (
@@ -67,7 +67,10 @@ async def tracking_page(request: Request) -> Response:
     # GET never writes: the view is counted after the answer, where it cannot fail the page;
     # then the visit shows on open order screens (the customers' hub drops it: no new event).
     count_view_later(
-        runtime, link.id or 0, now, announce=screen_bell(view.order_number, view.last_seq)
+        runtime,
+        link.id or 0,
+        now,
+        announce=screen_bell(view.order_number, view.last_seq, (LINKS, CUSTOMER)),
     )
     notice = "Thank you for your feedback." if request.query_params.get("thanks") else None
     if request.query_params.get("asked"):

@@ -54,9 +54,16 @@ def mask_email(email: str) -> str:
     return f"{local[:1]}***@{domain}"
 
 
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
 def local_time(moment: datetime, tz_name: str) -> str:
-    local = moment.astimezone(zone(tz_name))
-    return local.strftime("%a %-d %b %Y, %H:%M")
+    """``Thu 3 Dec 2026, 12:22`` in the zone named (strftime's "%a %-d %b %Y, %H:%M" in
+    English, at half its cost: an order screen formats some 800 of these)."""
+    t = moment.astimezone(zone(tz_name))
+    day = f"{_DAYS[t.weekday()]} {t.day} {_MONTHS[t.month - 1]} {t.year}"
+    return f"{day}, {t.hour:02d}:{t.minute:02d}"
 
 
 def long_date(day: date | None) -> str:

@@ -24,7 +24,7 @@ from ...models_screen import CallTask
 from ..interactions import InteractionEntry, record_interaction
 from ..timeline import UnitOfWork, lock_order_by_id
 from .actor import Actor
-from .bell import ring_after_commit
+from .bell import CALLS, INTERACTIONS, ring_after_commit
 
 
 async def task_for_notice(db: Database, row: Notification, now: datetime) -> int:
@@ -173,5 +173,5 @@ async def complete_call(
         ),
         now=now,
     )
-    ring_after_commit(uow, order)
+    ring_after_commit(uow, order, CALLS, INTERACTIONS)
     return task

@@ -17,7 +17,7 @@ from ..interactions import InteractionEntry, record_interaction
 from ..links import IssuedLink, issue_link, revoke_order_link
 from ..timeline import UnitOfWork
 from .actor import Actor
-from .bell import ring_after_commit
+from .bell import INTERACTIONS, LINKS, ring_after_commit
 
 CREATED_BY_LENGTH = 64  # the share_links.created_by column
 
@@ -61,7 +61,7 @@ async def create_link(
         ),
         now=now,
     )
-    ring_after_commit(uow, order)
+    ring_after_commit(uow, order, LINKS, INTERACTIONS)
     return issued
 
 
@@ -84,5 +84,5 @@ async def revoke_link(
             _link_entry(actor, InteractionAction.LINK_REVOKED, f"Share link {link_id} revoked"),
             now=now,
         )
-        ring_after_commit(uow, order)
+        ring_after_commit(uow, order, LINKS, INTERACTIONS)
     return link

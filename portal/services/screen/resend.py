@@ -27,7 +27,7 @@ from ..links import link_is_live
 from ..outbox import OUTBOX_CHANNEL, NoticeFacts, gate_notice, order_facts
 from ..timeline import UnitOfWork
 from .actor import Actor
-from .bell import ring_after_commit
+from .bell import INTERACTIONS, NOTIFICATIONS, ring_after_commit
 
 RESENDABLE = frozenset({"sent", "failed", "dead", "blocked", "superseded"})
 _CHANNELS = {
@@ -122,5 +122,5 @@ async def resend_notification(
         uow.notifications += 1
         if session.get_bind().dialect.name == "postgresql":
             await session.execute(sa.text(f"NOTIFY {OUTBOX_CHANNEL}"))
-    ring_after_commit(uow, order)
+    ring_after_commit(uow, order, NOTIFICATIONS, INTERACTIONS)
     return row

@@ -19,7 +19,7 @@ from ...models import Notification, ShareLink, table_of
 from ...models_crm import Interaction
 from ...models_screen import CallTask
 from ..archive import redact_tokens
-from ..views import OrderView, Reader, _order_view_by_number, _rows_on
+from ..views import _TIMELINE, OrderView, Reader, _order_view_by_number, _rows_on
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +106,29 @@ class ScreenView:
 NOTES, LINKS = table_of(Notification), table_of(ShareLink)
 CRM, CALLS = table_of(Interaction), table_of(CallTask)
 _ORDER_ID: sa.BindParameter[int] = sa.bindparam("order_id")
-_NOTIFICATIONS = sa.select(NOTES).where(NOTES.c.order_id == _ORDER_ID).order_by(NOTES.c.id.desc())
+# Only what the screen shows: not the HTML copy, the facts, the dispatcher's lease columns
+# (a row's HTML email alone can be larger than everything else in it).
+_NOTE_COLUMNS = [
+    "id",
+    "kind",
+    "channel",
+    "recipient",
+    "state",
+    "attempts",
+    "template_version",
+    "subject",
+    "body",
+    "blocked_reason",
+    "errors",
+    "created_at",
+    "sent_at",
+    "resend_of",
+]
+_NOTIFICATIONS = (
+    sa.select(*(NOTES.c[name] for name in _NOTE_COLUMNS))
+    .where(NOTES.c.order_id == _ORDER_ID)
+    .order_by(NOTES.c.id.desc())
+)
 _LINKS = (
     sa.select(LINKS)
     .where(LINKS.c.order_id == _ORDER_ID)
@@ -124,9 +146,43 @@ _CALLS = (
 )
 
 
-async def read_screen_view(connection: AsyncConnection, order_number: str) -> ScreenView | None:
-    """The order screen's values, or None for an unknown order."""
-    return await connection.run_sync(lambda sync: _screen_view(_rows_on(sync), order_number))
+# The reads a part of the screen needs besides the order's own rows (items, shipments, delays,
+# feedback): a live frame for a doorbell that names its parts reads only those (a page visit
+# rings for the links and the customer card: no timeline, no notices).
+_NEEDS: dict[str, tuple[Any, ...]] = {
+    "status": (_TIMELINE,),  # the delivery time
+    "timeline": (_TIMELINE,),
+    "notifications": (_NOTIFICATIONS, _LINKS),  # links: tokens shown as link ids
+    "links": (_LINKS,),
+    "customer": (_LINKS,),  # page visits
+    "interactions": (_INTERACTIONS,),
+    "calls": (_CALLS,),
+    "delays": (),
+    "shipments": (),
+    "feedback": (),
+}
+_OPTIONAL = frozenset(stmt for stmts in _NEEDS.values() for stmt in stmts)
+
+
+async def read_screen_view(
+    connection: AsyncConnection, order_number: str, parts: frozenset[str] | None = None
+) -> ScreenView | None:
+    """The order screen's values, or None for an unknown order. With ``parts`` (the names of
+    portal.web.screen.render.PARTS), only what those show is read: the rest is left empty,
+    so such a view serves those parts only (a part not known here reads everything)."""
+    skipped: frozenset[Any] = frozenset()
+    if parts is not None and parts <= _NEEDS.keys():
+        needed = {stmt for part in parts for stmt in _NEEDS[part]}
+        skipped = _OPTIONAL - needed
+
+    def read(sync: Any) -> ScreenView | None:
+        rows = _rows_on(sync)
+        if skipped:
+            plain = rows
+            rows = lambda stmt, **params: [] if stmt in skipped else plain(stmt, **params)  # noqa: E731
+        return _screen_view(rows, order_number)
+
+    return await connection.run_sync(read)
 
 
 def _last_error(raw: str | None) -> str | None:

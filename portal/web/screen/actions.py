@@ -20,7 +20,7 @@ from ...models_inquiries import Inquiry
 from ...services.interactions import InteractionEntry, record_interaction
 from ...services.screen import links as link_actions
 from ...services.screen.actor import Actor
-from ...services.screen.bell import ring_after_commit
+from ...services.screen.bell import CALLS, INTERACTIONS, ring_after_commit
 from ...services.screen.calls import request_callback
 from ...services.screen.delays import open_delay_as, preview_delay
 from ...services.screen.forms import read_delay, read_interaction
@@ -139,7 +139,7 @@ async def log_interaction(request: Request, staff: StaffContext) -> Response:
         if form.outcome is InteractionOutcome.CALLBACK_REQUESTED:
             due = form.callback_at or now
             request_callback(session, order, actor=actor, due_at=due, note=form.summary, now=now)
-        ring_after_commit(uow, order)
+        ring_after_commit(uow, order, INTERACTIONS, CALLS)
 
     try:
         await change_order(request, number, change)

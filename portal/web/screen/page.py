@@ -16,7 +16,7 @@ from ...schemas import ALTERNATIVES, ORDER_NUMBER_RE
 from ...services.screen.view import ScreenView, read_screen_view
 from ..support import StaffContext, staff_page
 from ..support.session import refusal
-from .render import extension_html, render_extensions
+from .render import MARK, extension_html, render_extensions
 
 CHOICES = {
     "channels": [c.value for c in InteractionChannel],
@@ -55,8 +55,9 @@ async def render_screen(
     extensions = await render_extensions(runtime, screen, staff.csrf_token)
     context = {
         "screen": screen,
-        "parts": Markup(renderer.parts(screen, now, staff.csrf_token)),  # noqa: S704
-        "extensions": Markup(extension_html(extensions)),  # noqa: S704
+        # Without the frames' out-of-band marks: a page and a live screen are the same DOM.
+        "parts": Markup(_unmarked(renderer.parts(screen, now, staff.csrf_token))),  # noqa: S704
+        "extensions": Markup(_unmarked(extension_html(extensions))),  # noqa: S704
         "ws_path": f"/support/ws/orders/{number}",
         "base": f"/support/orders/{number}",
         "choices": CHOICES,
@@ -69,6 +70,10 @@ async def render_screen(
         **(extra or {}),
     }
     return staff.render("support/order.html", context, status=status)
+
+
+def _unmarked(html: str) -> str:
+    return html.replace(f" {MARK}", "")
 
 
 DONE_NOTICES = {

@@ -71,3 +71,25 @@ async def test_a_priority_raised_after_an_order_change_rings_the_screen_after_it
     assert (await desk.inquiry(opened["id"]))["priority"] == "high"
     assert rung[0] == (number, "delay")
     assert rung[-1] == (number, SCREEN_KIND)
+
+
+async def test_assigning_through_the_api_rings_the_order_screen(
+    desk: Desk, rung: list[tuple[str, str]]
+) -> None:
+    number = (await desk.create_order())["order_number"]
+    opened = await desk.ask(number)
+    path = f"/api/v1/inquiries/{opened['id']}/assignee"
+    async with staff_client(desk.portal, role="agent") as agent:
+        email = agent.email
+    assigned: dict[str, Any] = {}
+
+    async def take() -> None:
+        assigned.update(await desk.post(path, {"assignee": email.upper()}))
+
+    assert await _ring_of(rung, number, take)
+    assert assigned["assignee"] == email
+    assert await _ring_of(rung, number, lambda: desk.post(path, {"assignee": None}))
+    assert (await desk.inquiry(opened["id"]))["assignee"] is None
+    unknown = await desk.portal.post(path, {"assignee": "nobody@example.com"})
+    assert unknown.status_code == 422, unknown.text
+    assert (await desk.inquiry(opened["id"]))["assignee"] is None

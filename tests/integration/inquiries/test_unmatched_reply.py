@@ -14,6 +14,7 @@ from portal.mail_in import start_mail_in
 from portal.models import Notification
 from portal.notify.rules import Rules
 from portal.services.audit import audit_all
+from portal.services.audit_findings import AuditSchedule
 from tests.integration.inquiries.conftest import Desk
 from tests.integration.inquiries.test_inquiry_link import unmatched
 from tests.integration.inquiries.test_mail_in import mail, send
@@ -106,3 +107,23 @@ async def test_the_inquiry_page_sends_the_answer_and_shows_it_sent(desk: Desk) -
         assert "not sent yet" not in (await agent.get(page)).text
     [sent] = desk.smtp.with_subject("an answer to your question")
     assert str(sent["To"]) == SENDER
+
+
+async def test_the_audit_lists_an_answer_about_no_order_that_has_not_gone_out(
+    desk: Desk,
+) -> None:
+    opened = await unmatched(desk, SENDER)
+    await desk.reply(opened["id"], "We are looking.")
+    db = desk.portal.runtime.db
+    assert await audit_all(db, Rules.default(), desk.clock()) == []  # not late yet
+    desk.clock.advance(minutes=61)  # no dispatcher ran: the answer is overdue
+    [finding] = await audit_all(db, Rules.default(), desk.clock())
+    assert finding["order_number"] == ""
+    assert finding["problem"].startswith("unmatched_inquiry_reply by email overdue since")
+    assert finding["problem"].endswith(f"(to {SENDER}, about no order)")
+    assert await AuditSchedule(desk.portal.runtime, 60).tick()  # kept, and on the console
+    async with staff_client(desk.portal, role="agent") as agent:
+        page = (await agent.get("/support/audit")).text
+    assert "<td>no order</td>" in page and 'href="/support/orders/"' not in page
+    await desk.drain()
+    assert await audit_all(db, Rules.default(), desk.clock()) == []

@@ -23,6 +23,20 @@ def test_local_time_uses_the_customer_zone() -> None:
     assert local_time(moment, "Not/AZone").endswith("12:00")
 
 
+def test_local_time_reads_as_strftime_did() -> None:
+    """The hand-made format is the one strftime gave: every weekday, month and a 1-digit day."""
+    from datetime import timedelta
+
+    from portal.timezones import zone
+
+    start = datetime(2026, 1, 1, 0, 5, tzinfo=UTC)
+    for step in range(0, 400 * 24, 7):
+        moment = start + timedelta(hours=step, minutes=step % 60)
+        for name in ("Europe/London", "Asia/Kolkata", "America/Los_Angeles"):
+            expected = moment.astimezone(zone(name)).strftime("%a %-d %b %Y, %H:%M")
+            assert local_time(moment, name) == expected
+
+
 def test_progress_steps() -> None:
     steps = {s.status: s.state for s in progress_steps("shipped")}
     assert steps["placed"] == "done" and steps["packed"] == "done"

@@ -98,8 +98,11 @@ async def add_shipment(
     *,
     now: datetime,
     source: str,
+    parts: OrderParts | None = None,
 ) -> Shipment:
-    """Register a shipment (the order ships), for the items given or all not yet shipped."""
+    """Register a shipment (the order ships), for the items given or all not yet shipped.
+
+    ``parts``: what the lock read with the order (portal.services.order_lock), spares reads."""
     check_can_ship(OrderStatus(order.status))
     await _check_unregistered(session, data)
     lines = shipment_lines(await remaining_quantities(session, order), data.items)
@@ -133,6 +136,7 @@ async def add_shipment(
         event_seq=event.seq,
         now=now,
         shipment=shipment,
+        parts=parts,
     )
     return shipment
 

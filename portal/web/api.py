@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -162,11 +162,13 @@ async def _set_status(c: Change, data: StatusChange) -> tuple[int, dict[str, Any
 
 
 async def _add_shipment(c: Change, data: ShipmentCreate) -> tuple[int, dict[str, Any]]:
+    # The order has a shipment now; its items and template mark are as the lock read them.
+    parts = replace(c.parts, has_shipments=True) if c.parts is not None else None
     shipment = await order_service.add_shipment(
-        c.session, c.uow, c.order, data, now=c.now, source=c.source
+        c.session, c.uow, c.order, data, now=c.now, source=c.source, parts=parts
     )
     await c.runtime.on_shipment_registered(c.session, c.uow, c.order, shipment)
-    view = await load_order_view(c.session, c.order)
+    view = await load_order_view(c.session, c.order, parts)
     payload = shipment_json(next(s for s in view.shipments if s.id == shipment.id))
     payload["order_status"] = view.status
     return 201, payload
@@ -198,7 +200,7 @@ async def change_status(request: Request) -> Response:
 
 
 async def add_shipment(request: Request) -> Response:
-    return await _order_change(request, ShipmentCreate, _add_shipment)
+    return await _order_change(request, ShipmentCreate, _add_shipment, with_parts=True)
 
 
 async def open_delay(request: Request) -> Response:

@@ -133,3 +133,33 @@ async def test_the_answer_is_the_order_as_read_afresh(portal: Portal) -> None:
         assert answer == (await portal.get("/api/v1/orders/S-5")).json()
         assert "SELECT" in seen[seen.index("INSERT") :]
     assert answer["delays"][0]["state"] == "resolved" and answer["status"] == "cancelled"
+
+
+async def test_registering_a_shipment(portal: Portal) -> None:
+    await portal.create_order(order_number="H-1")
+    shipment = {"carrier": "dhl", "tracking_number": "JD014600006281230701"}
+    answer, seen = await counted(portal, "/api/v1/orders/H-1/shipments", shipment)
+    assert answer["order_status"] == "shipped"
+    assert [i["sku"] for i in answer["items"]] == ["MUG-1", "TEA-7"]
+    read = (await portal.get("/api/v1/orders/H-1")).json()
+    assert {**read["shipments"][0], "order_status": read["status"]} == answer
+    # The API key; the lock with the items and parts; tracking number taken, items left;
+    # the shipment and its items (one statement on PostgreSQL); milestones, all shipped;
+    # update, event; taken notice keys, share link, live shipments, the notice, NOTIFY; the
+    # carrier updates held for it; the answer's shipments, their items, timeline. (Before: 25
+    # on PostgreSQL, 26 on SQLite, with the notice's items and template mark and six reads.)
+    postgres = bool(notify(portal))
+    assert seen == [
+        *["SELECT"] * 4,
+        *["INSERT"] * (2 if postgres else 3),
+        "SELECT",
+        "SELECT",
+        "UPDATE",
+        "INSERT",
+        "SELECT",
+        "INSERT",
+        "SELECT",
+        "INSERT",
+        *notify(portal),
+        *["SELECT"] * (5 if postgres else 4),
+    ], " ".join(seen)

@@ -48,6 +48,12 @@ def _has(model: type[Delay | Feedback | Inquiry | Shipment], name: str) -> sa.La
     return sa.exists().where(table.c.order_id == ORDERS.c.id).label(name)
 
 
+# The newest template version's id: the notices' template cache is current while it holds.
+TEMPLATE_MARK = (
+    sa.select(sa.func.coalesce(sa.func.max(col(TemplateVersion.id)), 0))
+    .scalar_subquery()
+    .label("template_mark")
+)
 _LOCK_WITH_PARTS = (
     sa.select(
         Order,
@@ -55,9 +61,7 @@ _LOCK_WITH_PARTS = (
         _has(Delay, "has_delays"),
         _has(Feedback, "has_feedback"),
         _has(Inquiry, "has_inquiries"),
-        sa.select(sa.func.coalesce(sa.func.max(col(TemplateVersion.id)), 0))
-        .scalar_subquery()
-        .label("template_mark"),
+        TEMPLATE_MARK,
         ITEMS.c.sku,
         ITEMS.c.name,
         ITEMS.c.quantity,

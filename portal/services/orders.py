@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import secrets
 from datetime import date, datetime
 from typing import Any
 
@@ -26,10 +25,11 @@ from ..errors import Conflict
 from ..models import Delay, Order, OrderItem, Shipment, ShipmentItem
 from ..notify.kinds import DELAYED
 from ..notify.wording import STATUS_MESSAGES
-from ..schemas import DelayCreate, OrderCreate, ShipmentCreate, StatusChange
+from ..schemas import DelayCreate, ShipmentCreate, StatusChange
 from . import outbox
-from .links import PLACEMENT_LINK_DAYS, IssuedLink, issue_link
 from .order_lock import OrderParts
+from .placing import create_order as create_order  # the service's entry points
+from .placing import place_order as place_order
 from .shipped_items import UNSHIPPED_ITEM as UNSHIPPED_ITEM  # plain_checkpoint's import
 from .shipped_items import (
     all_items_shipped,
@@ -38,8 +38,6 @@ from .shipped_items import (
     shipment_milestones,
 )
 from .timeline import UnitOfWork, append_event
-
-_ORDER_NUMBER_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 _ORDER_ID: BindParameter[int] = bindparam("order_id")
 _PENDING_ETAS = select(col(Shipment.estimated_delivery)).where(
@@ -50,68 +48,6 @@ _PENDING_ETAS = select(col(Shipment.estimated_delivery)).where(
 _OPEN_DELAYS = select(Delay).where(
     col(Delay.order_id) == _ORDER_ID, col(Delay.state) == DelayState.OPEN
 )
-
-
-def new_order_number() -> str:
-    return "ORD-" + "".join(secrets.choice(_ORDER_NUMBER_ALPHABET) for _ in range(8))
-
-
-async def create_order(
-    session: AsyncSession, uow: UnitOfWork, data: OrderCreate, *, now: datetime, source: str
-) -> tuple[Order, IssuedLink]:
-    """Place an order with its items, its share link and its first timeline event."""
-    number = data.order_number or new_order_number()
-    taken = await session.execute(select(col(Order.id)).where(col(Order.order_number) == number))
-    if taken.first() is not None:
-        raise Conflict(f"order {number!r} already exists")
-    order = Order(
-        order_number=number,
-        status=OrderStatus.PLACED.value,
-        customer_name=data.customer.name,
-        customer_email=data.customer.email,
-        customer_email_norm=data.customer.email.lower(),
-        customer_phone=data.customer.phone,
-        locale=data.customer.locale,
-        timezone=data.customer.timezone,
-        promised_ship_by=data.promised_ship_by,
-        promised_deliver_by=data.promised_deliver_by,
-        estimated_delivery=data.promised_deliver_by,
-        created_at=now,
-        updated_at=now,
-        status_changed_at=now,
-    )
-    session.add(order)
-    await session.flush()
-    assert order.id is not None
-    for position, item in enumerate(data.items):
-        session.add(
-            OrderItem(
-                order_id=order.id,
-                position=position,
-                sku=item.sku,
-                name=item.name,
-                quantity=item.quantity,
-            )
-        )
-    link = issue_link(
-        session, order, now=now, expires_in_days=PLACEMENT_LINK_DAYS, created_by="placement"
-    )
-    await session.flush()
-    event = append_event(
-        session,
-        uow,
-        order,
-        kind=EventKind.STATUS,
-        status=OrderStatus.PLACED.value,
-        occurred_at=now,
-        now=now,
-        message=STATUS_MESSAGES[OrderStatus.PLACED],
-        source=source,
-    )
-    await outbox.enqueue_for_milestone(
-        session, uow, order, milestone=OrderStatus.PLACED, event_seq=event.seq, now=now, link=link
-    )
-    return order, link
 
 
 async def change_status(

@@ -10,14 +10,14 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import bindparam, func, select, text
+from sqlalchemy import bindparam, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from carriers.status import ShipmentStatus
 
 from ..domain.status import OrderStatus
-from ..models import Delay, Notification, Order, Shipment, TemplateVersion
+from ..models import Delay, Notification, Order, Shipment, TemplateVersion, table_of
 from ..notify.gate import Notice, OrderFacts, check
 from ..notify.kinds import Channel, NotificationKind, NotificationState, parse_milestone
 from ..notify.rules import (
@@ -177,6 +177,10 @@ _TAKEN_KEYS = select(col(Notification.idempotency_key)).where(
 )
 
 
+_INSERT_NOTICES = insert(table_of(Notification))
+_NOTICE_COLUMNS = [c for c in table_of(Notification).columns if c.name != "id"]
+
+
 async def enqueue_for_milestone(
     session: AsyncSession,
     uow: Any,
@@ -189,16 +193,21 @@ async def enqueue_for_milestone(
     shipment: Shipment | None = None,
     delay: Delay | None = None,
     parts: OrderParts | None = None,
+    new_order: bool = False,
 ) -> int:
     """Write the milestone's notices to the outbox in the caller's transaction; returns how many.
 
     ``parts``: what the caller read with the order's row (portal.services.order_lock), so its
-    items, shipments and template mark are not asked for again."""
+    items, shipments and template mark are not asked for again. ``new_order``: the order was
+    placed in this transaction, so none of its notices can be queued already (their keys begin
+    with its number, which is unique, and the portal deletes no order)."""
     notifier: Notifier | None = uow.notifier
     if notifier is None:
         raise RuntimeError("a change that notifies needs a UnitOfWork with a notifier")
     prefs = customer_prefs(order)
-    fresh = await _fresh_notices(session, notifier.rules, order, milestone, prefs, shipment, delay)
+    fresh = await _fresh_notices(
+        session, notifier.rules, order, milestone, prefs, shipment, delay, check_taken=not new_order
+    )
     if not fresh:
         return 0
     if link is None:
@@ -219,19 +228,26 @@ async def enqueue_for_milestone(
         items=None if parts is None else [(i.name, i.quantity) for i in parts.items],
     )
     templates = await notifier.templates(session, None if parts is None else parts.template_mark)
+    rows: list[dict[str, Any]] = []
     for notice, key in fresh:
         facts = replace(shared, eta=stated_eta(notice.kind, ctx))
         row = _notice_row(order, notice, key, event_seq, link, facts, now, prefs)
         row.shipment_id = shipment.id if shipment else None
         row.delay_id = delay.id if delay else None
         render_and_check(row, templates, ctx, facts, current)
-        session.add(row)
-        uow.notifications += 1
+        rows.append({c.name: getattr(row, c.name) for c in _NOTICE_COLUMNS})
+    await _insert_notices(session, rows)
+    uow.notifications += len(rows)
+    return len(fresh)
+
+
+async def _insert_notices(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    # One executemany, whatever the number of notices (the ORM's flush is one per row on SQLite).
+    await session.execute(_INSERT_NOTICES, rows)
     if session.get_bind().dialect.name == "postgresql":
         # Delivered when (and only if) this transaction commits: separate dispatchers that
         # LISTEN wake at once; several in one transaction are folded into one by PostgreSQL.
         await session.execute(text(f"NOTIFY {OUTBOX_CHANNEL}"))
-    return len(fresh)
 
 
 async def _fresh_notices(
@@ -242,6 +258,8 @@ async def _fresh_notices(
     prefs: CustomerPrefs,
     shipment: Shipment | None,
     delay: Delay | None,
+    *,
+    check_taken: bool = True,
 ) -> list[tuple[PlannedNotice, str]]:
     """The milestone's planned notices with their idempotency keys, those already queued aside."""
     contact = Contact(order.customer_email, order.customer_phone)
@@ -249,8 +267,8 @@ async def _fresh_notices(
         (notice, idempotency_key(order.order_number, notice, _ref(notice, shipment, delay)))
         for notice in plan(rules, milestone, prefs, contact)
     ]
-    if not keyed:
-        return []
+    if not keyed or not check_taken:
+        return keyed
     taken = set((await session.execute(_TAKEN_KEYS, {"keys": [key for _, key in keyed]})).scalars())
     return [(notice, key) for notice, key in keyed if key not in taken]
 

@@ -246,8 +246,21 @@ def _has_part(order: Order | sa.Row[Any] | KnownParts, name: str) -> bool:
     return bool(getattr(order, name, True))
 
 
+def placed_order_view(order: Order, parts: KnownParts, events: Sequence[OrderEvent]) -> OrderView:
+    """The view of an order just placed, from what its writer wrote (``parts`` saying it has
+    no shipment, delay, feedback or inquiry yet, and ``events`` all its events): no reads."""
+
+    def nothing_to_read(stmt: Any, **params: Any) -> Sequence[sa.Row[Any]]:
+        raise AssertionError("a new order's view has nothing to read")
+
+    return _order_view(nothing_to_read, order, parts, events)
+
+
 def _order_view(
-    rows: Reader, order: Order | sa.Row[Any], parts: KnownParts | None = None
+    rows: Reader,
+    order: Order | sa.Row[Any],
+    parts: KnownParts | None = None,
+    written: Sequence[OrderEvent] | None = None,
 ) -> OrderView:
     assert order.id is not None
     known = order if parts is None else parts
@@ -255,7 +268,8 @@ def _order_view(
     shipments = _shipment_views(rows, order.id) if _has_part(known, "has_shipments") else ()
     delays = rows(_DELAYS, order_id=order.id) if _has_part(known, "has_delays") else []
     feedback = rows(_FEEDBACK, order_id=order.id) if _has_part(known, "has_feedback") else []
-    events = [_event_view(e) for e in rows(_TIMELINE, order_id=order.id)]
+    read = rows(_TIMELINE, order_id=order.id) if written is None else written
+    events = [_event_view(e) for e in read]
     return OrderView(
         id=order.id,
         order_number=order.order_number,

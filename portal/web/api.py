@@ -23,7 +23,7 @@ from ..services import orders as order_service
 from ..services.links import issue_link
 from ..services.order_lock import OrderParts, lock_order_with_parts
 from ..services.timeline import UnitOfWork, lock_order
-from ..services.views import load_order_view
+from ..services.views import load_order_view, placed_order_view
 from ..settings import Settings
 from .auth import require_api_key
 from .body import read_body
@@ -67,11 +67,11 @@ async def create_order(request: Request) -> Response:
     runtime = request.app.state.runtime
 
     async def handler(session: AsyncSession, uow: UnitOfWork) -> tuple[int, dict[str, Any]]:
-        order, link = await order_service.create_order(
+        placed = await order_service.place_order(
             session, uow, data, now=runtime.clock(), source=_source(key.name)
         )
-        view = await load_order_view(session, order)
-        return 201, order_json(view, tracking_url=runtime.settings.url(link.path()))
+        view = placed_order_view(placed.order, placed.parts, placed.events)
+        return 201, order_json(view, tracking_url=runtime.settings.url(placed.link.path()))
 
     return await run_write(request, key, body, handler)
 

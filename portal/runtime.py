@@ -210,7 +210,7 @@ def build_runtime(settings: Settings, db: Database, env: Environment, clock: Clo
         screen_hub=create_follower_hub(hub, screen_feed, channel_for=hub_channel),
         screen_feed=screen_feed,
         link_watch=LinkWatch(),
-        link_lookups=link_lookups(db),
+        link_lookups=link_lookups(db, settings.ws_batch_window),
         order_feed=feed,
         notifier=Notifier.from_settings(settings),
         dispatcher=dispatcher,

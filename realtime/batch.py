@@ -2,8 +2,9 @@
 
 A reconnect storm brings thousands of sockets within seconds, each with a key to look up (a
 share-link token). :class:`Batcher` answers every :meth:`Batcher.get` asked while a query is
-running, or in the same turn of the event loop, with the next query: one at a time, at most
-``max_batch`` keys each. Nothing is cached: each key is read from the store after it was asked.
+running, or in the same turn of the event loop (or within ``window`` seconds of the first
+ask, when a query is not running), with the next query: one at a time, at most ``max_batch``
+keys each. Nothing is cached: each key is read from the store after it was asked.
 """
 
 from __future__ import annotations
@@ -20,10 +21,15 @@ class Batcher(Generic[K, V]):
     """``fetch(keys)`` returns the values found (a key missing from the answer: None)."""
 
     def __init__(
-        self, fetch: Callable[[list[K]], Awaitable[Mapping[K, V]]], *, max_batch: int = 500
+        self,
+        fetch: Callable[[list[K]], Awaitable[Mapping[K, V]]],
+        *,
+        max_batch: int = 500,
+        window: float = 0.0,
     ) -> None:
-        if max_batch < 1:
-            raise ValueError("max_batch must be at least 1")
+        if max_batch < 1 or window < 0:
+            raise ValueError("max_batch must be at least 1 and window at least 0")
+        self._window = window
         self._fetch = fetch
         self._max_batch = max_batch
         self._pending: dict[K, asyncio.Future[V | None]] = {}
@@ -44,7 +50,8 @@ class Batcher(Generic[K, V]):
 
     async def _run(self) -> None:
         try:
-            await asyncio.sleep(0)  # let the callers of this turn of the loop join the first batch
+            # Let the callers of this turn of the loop (or of the window) join the first batch.
+            await asyncio.sleep(self._window)
             while self._pending:
                 keys = list(self._pending)[: self._max_batch]
                 futures = [self._pending.pop(key) for key in keys]

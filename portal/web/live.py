@@ -61,7 +61,9 @@ class OrderFeed:
         self._settings = settings
         self._db = db
         self._renderer = renderer
-        self.views: Batcher[str, OrderView] = Batcher(self._load_many, max_batch=SNAPSHOT_BATCH)
+        self.views: Batcher[str, OrderView] = Batcher(
+            self._load_many, max_batch=SNAPSHOT_BATCH, window=settings.ws_batch_window
+        )
 
     def seq_of(self, topic: str, message: bytes) -> int:
         return Published.decode(message).seq
@@ -97,15 +99,16 @@ class OrderFeed:
 LINK_LOOKUP_BATCH = 500  # tokens per query (well under SQLite's 32,766 parameters)
 
 
-def link_lookups(db: Database) -> Batcher[str, LinkTarget]:
+def link_lookups(db: Database, window: float = 0.0) -> Batcher[str, LinkTarget]:
     """Share-link look-ups by token for the tracking socket: the connects of one moment (a
-    reconnect storm) share one query. Nothing is cached, so a revoked link is refused at once."""
+    reconnect storm; ``window`` seconds) share one query. Nothing is cached, so a revoked link
+    is refused at once."""
 
     async def fetch(tokens: list[str]) -> dict[str, LinkTarget]:
         async with db.engine.connect() as connection:
             return await read_link_targets(connection, tokens)
 
-    return Batcher(fetch, max_batch=LINK_LOOKUP_BATCH)
+    return Batcher(fetch, max_batch=LINK_LOOKUP_BATCH, window=window)
 
 
 class LinkWatch:

@@ -129,3 +129,21 @@ async def test_callers_are_not_left_hanging_when_the_query_is_cancelled() -> Non
     runner.cancel()
     with pytest.raises(asyncio.CancelledError):
         await asyncio.wait_for(caller, 1)
+
+
+async def test_gets_within_the_window_share_the_first_query() -> None:
+    store = Store()
+    batcher = Batcher(store.fetch, window=0.05)
+    first = asyncio.create_task(batcher.get("k1"))
+    await asyncio.sleep(0.01)  # a later turn of the loop, still within the window
+    assert await asyncio.gather(first, batcher.get("k2")) == [1, 2]
+    assert store.queries == [["k1", "k2"]]
+    # Without a window, the later turn gets a query of its own.
+    store.queries.clear()
+    bare = Batcher(store.fetch)
+    first = asyncio.create_task(bare.get("k1"))
+    await asyncio.sleep(0.01)
+    assert await asyncio.gather(first, bare.get("k2")) == [1, 2]
+    assert store.queries == [["k1"], ["k2"]]
+    with pytest.raises(ValueError):
+        Batcher(store.fetch, window=-1)
